@@ -1,0 +1,47 @@
+# Thin wrapper over CMake. `make demo` and `make test` are the two set-up commands (see README.md).
+BUILD      ?= build
+JOBS       ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
+DEBIAN_PACKAGES := cmake g++ make libedf-dev libeigen3-dev libfftw3-dev libbenchmark-dev doctest-dev \
+                   nlohmann-json3-dev libcli11-dev libfmt-dev libxgboost-dev
+
+.PHONY: deps build demo test bench test-sanitize fuzz clean
+
+# Installs only what is missing (needs root, as on a fresh Debian 12 machine).
+deps:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	./examples/demo.sh $(BUILD)/psgkit out/demo
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+bench: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD) -j $(JOBS) --target psgkit_bench psgkit_cli
+	mkdir -p out/bench
+	./bench/run.sh $(BUILD) out/bench
+
+test-sanitize: deps
+	cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPSGKIT_SANITIZE=ON -DPSGKIT_BUILD_BENCH=OFF
+	cmake --build build-sanitize -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir build-sanitize --output-on-failure -j $(JOBS)
+
+fuzz: deps
+	CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPSGKIT_FUZZ=ON \
+	  -DPSGKIT_BUILD_TESTS=OFF -DPSGKIT_BUILD_BENCH=OFF -DPSGKIT_BUILD_CLI=OFF
+	cmake --build build-fuzz -j $(JOBS)
+	./fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
+clean:
+	rm -rf $(BUILD) build-sanitize build-fuzz out
