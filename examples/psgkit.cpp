@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   for (const auto& factory : psgkit_cli::command_factories()) factory(app);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::Error& e) {  // parse errors, --help, and RuntimeError(code) from a command
     return app.exit(e);
   } catch (const psgkit::Error& e) {
     std::cerr << "psgkit: error: " << e.what() << '\n';

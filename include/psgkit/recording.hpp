@@ -7,7 +7,7 @@
 // whole data records (memory-mapped), one signal at a time, so reading one channel of a long file does
 // not load the others. Physical values follow EDFlib's formula exactly:
 //   bitvalue = (physmax - physmin) / (digmax - digmin), offset = physmax / bitvalue - digmax,
-//   value = bitvalue * (offset + digital)
+//   value = bitvalue * (offset + digital), digital clipped to [digmin, digmax] first (as EDFlib does)
 // then EEG-like units (V, mV, µV) are scaled to µV (the library's unit for EEG).
 #pragma once
 
@@ -57,11 +57,16 @@ struct Gap {
   double duration_s = 0;
 };
 
+// Which header reader Recording::open uses. Auto: EDFlib first, psgkit's tolerant parser when EDFlib
+// refuses the file. TolerantOnly: psgkit's parser even when EDFlib would accept (for cross-checks).
+enum class ReaderChoice { Auto, TolerantOnly };
+
 class Recording {
  public:
   // Opens and parses the header and annotations; samples are read on demand.
   // Throws psgkit::Error naming the file, the field or byte offset, and what was wrong.
-  static Recording open(const std::filesystem::path& path);
+  // Thread-safe: different threads may open and read recordings at the same time.
+  static Recording open(const std::filesystem::path& path, ReaderChoice reader = ReaderChoice::Auto);
 
   Recording(Recording&&) noexcept;
   Recording& operator=(Recording&&) noexcept;
@@ -87,9 +92,12 @@ class Recording {
   // Samples of one signal in SignalInfo::unit (µV for EEG-like units), in file order. For EDF+D the
   // samples of all records are concatenated: use record_onsets_s() / gaps() for their true times.
   std::vector<float> read(int signal) const;
+  // Same values into `out` (resized), reusing its memory: reading many signals or files into one buffer
+  // avoids a fresh allocation (and its page faults) per call.
+  void read(int signal, std::vector<float>& out) const;
   // Same values in double precision (exactly EDFlib's formula times unit_scale).
   std::vector<double> read_double(int signal) const;
-  // Raw digital values (16-bit EDF or 24-bit BDF, sign-extended).
+  // Raw digital values as stored (16-bit EDF or 24-bit BDF, sign-extended; not clipped).
   std::vector<int32_t> read_digital(int signal) const;
 
   const std::vector<Annotation>& annotations() const;
@@ -127,6 +135,11 @@ struct WriteOptions {
 
 // Writes an EDF+C file through EDFlib (atomically: temporary file, then rename). All signals must
 // cover the same duration; the last partial data record is padded with the signal's last value.
+// Annotation onsets and durations are stored in units of 100 µs (EDFlib's writer resolution); texts
+// longer than EDFlib's 40-byte limit are refused rather than cut.
+// An empty `signals` list writes an annotation-only EDF+C file (one "EDF Annotations" signal) with
+// psgkit's own writer, because EDFlib's writer ties the file duration to the number of annotations;
+// its duration covers the end of the last annotation (onset + duration), at least 1 s.
 // Throws psgkit::Error.
 void write_edf(const std::filesystem::path& path, const std::vector<SignalToWrite>& signals,
                const std::vector<Annotation>& annotations, const WriteOptions& options = {});

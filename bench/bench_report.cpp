@@ -1,0 +1,421 @@
+// psgkit_bench_report: times whole processes and turns the benchmark JSON into results.md.
+//
+//   psgkit_bench_report time --name NAME --runs N --out FILE.json [--bound-from BENCHMARK] -- CMD ARGS...
+//     runs CMD N times (posix_spawn, stdout to /dev/null, stderr kept) after one untimed warm-up run and
+//     records per run the wall time (steady clock around spawn + wait4) and the child's ru_maxrss.
+//     A failing run (non-zero exit) fails the command. --bound-from names the in-process benchmark
+//     whose bound_bytes and epochs this process handles (for the ratio to the bound and epochs/s).
+//   psgkit_bench_report table --dir DIR --out FILE.md [--yasa-stage-s S]
+//     reads every DIR/*.json in name order: Google Benchmark files (--benchmark_out) and `time` files,
+//     and writes the markdown table plus the targets of the issue (measured, met or not).
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+[[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path.string() + ": cannot open");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Through a temporary file and rename, so a half-written report never replaces a good one.
+void write_text(const fs::path& path, const std::string& text) {
+  const fs::path temp = fs::path(path.string() + ".tmp");
+  {
+    std::ofstream out(temp, std::ios::binary);
+    if (!out) fail(path.string() + ": cannot create");
+    out << text;
+    if (!out.flush()) fail(path.string() + ": write failed");
+  }
+  fs::rename(temp, path);
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// ---- time ----
+
+struct RunResult {
+  double wall_s = 0, user_s = 0, sys_s = 0, max_rss_mib = 0;
+};
+
+RunResult run_once(const std::vector<std::string>& command) {
+  std::vector<char*> argv;
+  for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  // stdout to the null device, opened for writing (never a path the child would replace).
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  const auto start = std::chrono::steady_clock::now();
+  const int err = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (err != 0) fail(command[0] + ": cannot start: " + std::strerror(err));
+  int status = 0;
+  rusage usage{};
+  while (wait4(pid, &status, 0, &usage) < 0)
+    if (errno != EINTR) fail(std::string("wait4: ") + std::strerror(errno));
+  const auto end = std::chrono::steady_clock::now();
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::string line;
+    for (const auto& a : command) line += (line.empty() ? "" : " ") + a;
+    fail("command failed (status " + std::to_string(status) + "): " + line);
+  }
+  RunResult r;
+  r.wall_s = std::chrono::duration<double>(end - start).count();
+  r.user_s = static_cast<double>(usage.ru_utime.tv_sec) + 1e-6 * static_cast<double>(usage.ru_utime.tv_usec);
+  r.sys_s = static_cast<double>(usage.ru_stime.tv_sec) + 1e-6 * static_cast<double>(usage.ru_stime.tv_usec);
+  r.max_rss_mib = static_cast<double>(usage.ru_maxrss) / 1024.0;
+  return r;
+}
+
+int cmd_time(const std::vector<std::string>& args) {
+  std::string name, out, bound_from;
+  int runs = 5;
+  std::vector<std::string> command;
+  for (size_t i = 0; i < args.size(); ++i) {
+    auto value = [&]() -> const std::string& {
+      if (i + 1 >= args.size()) fail(args[i] + " needs a value");
+      return args[++i];
+    };
+    if (args[i] == "--") {
+      command.assign(args.begin() + static_cast<long>(i) + 1, args.end());
+      break;
+    } else if (args[i] == "--name") {
+      name = value();
+    } else if (args[i] == "--runs") {
+      runs = std::stoi(value());
+    } else if (args[i] == "--out") {
+      out = value();
+    } else if (args[i] == "--bound-from") {
+      bound_from = value();
+    } else {
+      fail("time: unknown argument " + args[i]);
+    }
+  }
+  if (name.empty() || out.empty() || command.empty() || runs < 1)
+    fail("usage: psgkit_bench_report time --name NAME --runs N --out FILE.json [--bound-from BM] -- CMD ARGS...");
+  run_once(command);  // warm-up: page cache, dynamic loader
+  json wall = json::array(), rss = json::array(), user = json::array(), sys = json::array();
+  std::vector<double> wall_s, rss_mib;
+  for (int r = 0; r < runs; ++r) {
+    const RunResult result = run_once(command);
+    wall.push_back(result.wall_s);
+    rss.push_back(result.max_rss_mib);
+    user.push_back(result.user_s);
+    sys.push_back(result.sys_s);
+    wall_s.push_back(result.wall_s);
+    rss_mib.push_back(result.max_rss_mib);
+  }
+  json doc = {{"name", name},
+              {"command", command},
+              {"runs", runs},
+              {"wall_s", wall},
+              {"user_s", user},
+              {"sys_s", sys},
+              {"max_rss_mib", rss},
+              {"median_wall_s", median(wall_s)},
+              {"min_wall_s", *std::min_element(wall_s.begin(), wall_s.end())},
+              {"max_rss_mib_max", *std::max_element(rss_mib.begin(), rss_mib.end())}};
+  if (!bound_from.empty()) doc["bound_from"] = bound_from;
+  write_text(out, doc.dump(1) + "\n");
+  std::cout << name << ": median " << median(wall_s) * 1e3 << " ms, min "
+            << *std::min_element(wall_s.begin(), wall_s.end()) * 1e3 << " ms, max RSS "
+            << *std::max_element(rss_mib.begin(), rss_mib.end()) << " MiB (" << runs << " runs)\n";
+  return 0;
+}
+
+// ---- table ----
+
+// What each benchmark measures, in table order of the issue; unknown names are shown as they are.
+const std::map<std::string, std::string>& descriptions() {
+  static const std::map<std::string, std::string> d = {
+      {"BM_Bound", "**Bound**: read the EDF from the page cache + int16→float loop (all channels)"},
+      {"BM_DecodeAllChannels", "EDF decode, all channels → float"},
+      {"BM_DecodeOneChannel", "EDF decode, one channel → float"},
+      {"BM_DecodeOneChannelDouble", "EDF decode, one channel → double"},
+      {"BM_Open", "Recording::open (header + annotations)"},
+      {"BM_Resample8h256To100Float", "Resample 256→100 Hz, one 8-h channel, float"},
+      {"BM_Resample8h256To100Double", "Resample 256→100 Hz, one 8-h channel, double"},
+      {"BM_Resample8h999To100Float", "Resample 999.412→100 Hz, one 8-h channel, float"},
+      {"BM_BandpassFiltfilt8h100Hz", "Band-pass 0.5-4.5 Hz filtfilt, 8 h at 100 Hz"},
+      {"BM_BandpassFiltfilt8h256Hz", "Band-pass 0.5-4.5 Hz filtfilt, 8 h at 256 Hz"},
+      {"BM_DeepSleep8h100Hz", "Deep-sleep analysis (SWA, slow waves), 8 h at 100 Hz"},
+      {"BM_WelchEpoch", "Welch PSD, one 30-s epoch at 256 Hz (4-s Hann)"},
+      {"BM_MultitaperEpoch", "Multitaper PSD, one 30-s epoch at 256 Hz (NW 4, 7 tapers, adaptive)"},
+      {"BM_DefaultFeaturesNight", "Default features (compute_features), whole night"},
+      {"BM_RecipeFeaturesNight", "sleepedf-timedomain recipe, whole night, one channel"},
+      {"BM_StageStep1Open", "stage step 1: Recording::open"},
+      {"BM_StageStep2ReadDouble", "stage step 2: read Fpz-Cz as double"},
+      {"BM_StageStep3Resample", "stage step 3: resample 256→100 Hz (double)"},
+      {"BM_StageStep4RecipeFeatures", "stage step 4: sleepedf-timedomain features"},
+      {"BM_StageStep5ModelLoad", "stage step 5: load model c (XGBoost)"},
+      {"BM_StageStep6Classifier", "stage step 6: context features + trees"},
+      {"BM_StageStep7Hmm", "stage step 7: HMM forward-backward"},
+      {"BM_ModelInferenceNight", "Model inference per night (trees + HMM)"},
+      {"BM_StageNight", "**Whole stage pipeline**, in process (open → … → HMM)"},
+      {"BM_SimulateNight8h/100", "Simulate an 8-h night, 4 channels at 100 Hz (in memory)"},
+      {"BM_SimulateNight8h/256", "Simulate an 8-h night, 4 channels at 256 Hz (in memory)"},
+  };
+  return d;
+}
+
+std::string fmt(double v, int decimals) {
+  if (!std::isfinite(v)) return "–";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+// Three significant digits, no exponent.
+std::string sig3(double v) {
+  if (!std::isfinite(v)) return "–";
+  const double a = std::fabs(v);
+  const int decimals = a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : a >= 0.1 ? 3 : 4;
+  return fmt(v, decimals);
+}
+
+std::string time_text(double seconds) {
+  if (seconds >= 1) return sig3(seconds) + " s";
+  if (seconds >= 1e-3) return sig3(seconds * 1e3) + " ms";
+  return sig3(seconds * 1e6) + " µs";
+}
+
+double unit_seconds(const std::string& unit) {
+  if (unit == "ns") return 1e-9;
+  if (unit == "us") return 1e-6;
+  if (unit == "ms") return 1e-3;
+  if (unit == "s") return 1;
+  fail("unknown time_unit " + unit);
+}
+
+struct Row {
+  std::string name;
+  double time_s = NAN;       // per iteration (real time)
+  double cpu_s = NAN;
+  double bytes_per_s = NAN;  // of bound_bytes (16-bit EDF sample bytes)
+  double epochs_per_s = NAN;
+  double peak_rss_mib = NAN;
+  double bound_bytes = NAN;
+  double used_float_bytes = NAN;
+  long iterations = 0;
+};
+
+double number(const json& j, const char* key) { return j.contains(key) && j[key].is_number() ? j[key].get<double>() : NAN; }
+
+// One row per benchmark: the median aggregate when repetitions were run, else the single run.
+std::vector<Row> benchmark_rows(const json& doc) {
+  std::vector<Row> rows;
+  std::map<std::string, size_t> index;
+  for (const auto& b : doc.at("benchmarks")) {
+    if (b.contains("error_occurred") && b["error_occurred"].get<bool>())
+      fail(b.at("name").get<std::string>() + ": " + b.value("error_message", std::string("error")));
+    const std::string run_type = b.value("run_type", std::string("iteration"));
+    const std::string aggregate = b.value("aggregate_name", std::string());
+    if (run_type == "aggregate" && aggregate != "median") continue;
+    const std::string name = b.value("run_name", b.at("name").get<std::string>());
+    const double unit = unit_seconds(b.value("time_unit", std::string("ns")));
+    Row r;
+    r.name = name;
+    r.time_s = b.at("real_time").get<double>() * unit;
+    r.cpu_s = b.at("cpu_time").get<double>() * unit;
+    r.bytes_per_s = number(b, "bytes_per_second");
+    r.epochs_per_s = number(b, "epochs_per_s");
+    r.peak_rss_mib = number(b, "peak_rss_mib");
+    r.bound_bytes = number(b, "bound_bytes");
+    r.used_float_bytes = number(b, "used_float_bytes");
+    r.iterations = b.value("iterations", 0L);
+    auto it = index.find(name);
+    if (it == index.end()) {
+      index[name] = rows.size();
+      rows.push_back(r);
+    } else if (run_type == "aggregate") {
+      rows[it->second] = r;  // the median replaces the individual repetitions
+    }
+  }
+  return rows;
+}
+
+int cmd_table(const std::vector<std::string>& args) {
+  fs::path dir, out;
+  double yasa_stage_s = 3.9;
+  for (size_t i = 0; i < args.size(); ++i) {
+    auto value = [&]() -> const std::string& {
+      if (i + 1 >= args.size()) fail(args[i] + " needs a value");
+      return args[++i];
+    };
+    if (args[i] == "--dir") dir = value();
+    else if (args[i] == "--out") out = value();
+    else if (args[i] == "--yasa-stage-s") yasa_stage_s = std::stod(value());
+    else fail("table: unknown argument " + args[i]);
+  }
+  if (dir.empty() || out.empty()) fail("usage: psgkit_bench_report table --dir DIR --out FILE.md [--yasa-stage-s S]");
+
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".json") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  std::vector<Row> rows;
+  std::vector<json> processes;
+  json context;
+  for (const auto& f : files) {
+    const json doc = json::parse(read_text(f));
+    if (doc.contains("benchmarks")) {
+      if (context.is_null()) context = doc.at("context");
+      for (auto& r : benchmark_rows(doc)) rows.push_back(r);
+    } else if (doc.contains("wall_s")) {
+      processes.push_back(doc);
+    }
+  }
+  auto find_row = [&](const std::string& name) -> const Row* {
+    for (const auto& r : rows)
+      if (r.name == name) return &r;
+    return nullptr;
+  };
+  const Row* bound = find_row("BM_Bound");
+  if (!bound) fail(dir.string() + ": no BM_Bound result (the bound every ratio needs)");
+  const double bound_rate = bound->bytes_per_s;
+  auto bound_time = [&](double bytes) { return bytes / bound_rate; };
+
+  std::ostringstream md;
+  const std::time_t now = std::time(nullptr);
+  char date[64];
+  std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+  md << "# psgkit benchmarks\n\n";
+  md << "Measured " << date;
+  if (!context.is_null()) {
+    md << " on " << context.value("host_name", std::string("?")) << " (" << context.value("num_cpus", 0) << " CPUs, "
+       << context.value("mhz_per_cpu", 0) << " MHz";
+    if (context.contains("load_avg") && !context["load_avg"].empty())
+      md << ", load average " << fmt(context["load_avg"][0].get<double>(), 1) << " at the start";
+    md << "), " << context.value("library_build_type", std::string("?")) << " Google Benchmark, psgkit Release";
+  }
+  md << ". One process per benchmark; times are the median of the repetitions.\n\n";
+  md << "Bound = time to read the night's EDF bytes from the page cache and convert its int16 samples to float in a "
+        "plain loop: "
+     << sig3(bound_rate / 1e6) << " MB/s here. *× bound* = time / (bound time for the 16-bit EDF sample bytes the "
+     << "stage consumes). MB/s = those sample bytes per second. Peak RSS = the process's peak during the timed loop "
+        "(inputs included).\n\n";
+
+  md << "| Stage | Time / iteration | MB/s (16-bit samples) | Epochs/s | Peak RSS (MiB) | × bound |\n";
+  md << "|---|---:|---:|---:|---:|---:|\n";
+  for (const auto& r : rows) {
+    const auto d = descriptions().find(r.name);
+    const std::string label = d != descriptions().end() ? d->second + " `" + r.name + "`" : "`" + r.name + "`";
+    md << "| " << label << " | " << time_text(r.time_s) << " | " << sig3(r.bytes_per_s / 1e6) << " | "
+       << sig3(r.epochs_per_s) << " | " << fmt(r.peak_rss_mib, 1) << " | " << sig3(r.time_s / bound_time(r.bound_bytes))
+       << " |\n";
+  }
+
+  const Row* stage_row = find_row("BM_StageNight");
+  std::map<std::string, const json*> by_name;
+  if (!processes.empty()) {
+    md << "\n## Whole processes\n\n";
+    md << "Each command run N times after one warm-up run (posix_spawn + wait4, stdout to /dev/null); wall time and "
+          "the child's ru_maxrss.\n\n";
+    md << "| Command | Runs | Median | Min | Max RSS (MiB) | Epochs/s (median) | × bound |\n";
+    md << "|---|---:|---:|---:|---:|---:|---:|\n";
+    for (const auto& p : processes) {
+      by_name[p.at("name").get<std::string>()] = &p;
+      std::string command;
+      for (const auto& a : p.at("command")) {
+        std::string s = a.get<std::string>();
+        if (command.empty()) s = fs::path(s).filename().string();
+        command += (command.empty() ? "" : " ") + s;
+      }
+      const double med = p.at("median_wall_s").get<double>();
+      double epochs_per_s = NAN, ratio = NAN;
+      if (p.contains("bound_from")) {
+        if (const Row* from = find_row(p["bound_from"].get<std::string>())) {
+          epochs_per_s = from->epochs_per_s * from->time_s / med;
+          ratio = med / bound_time(from->bound_bytes);
+        }
+      }
+      md << "| `" << command << "` | " << p.at("runs").get<int>() << " | " << time_text(med) << " | "
+         << time_text(p.at("min_wall_s").get<double>()) << " | " << fmt(p.at("max_rss_mib_max").get<double>(), 1) << " | "
+         << sig3(epochs_per_s) << " | " << sig3(ratio) << " |\n";
+    }
+  }
+
+  // Targets of the issue, each with the figure it is judged on.
+  md << "\n## Targets\n\n| Target | Measured | Met |\n|---|---|---|\n";
+  auto yes = [](bool ok) { return ok ? "yes" : "**no**"; };
+  if (const auto it = by_name.find("stage"); it != by_name.end()) {
+    const double med = it->second->at("median_wall_s").get<double>();
+    const double target = yasa_stage_s / 100.0;
+    md << "| whole-process `psgkit stage` of the night ≥ 100× faster than YASA's staging (" << fmt(yasa_stage_s, 1)
+       << " s) → ≤ " << time_text(target) << " | median " << time_text(med) << " = " << sig3(yasa_stage_s / med)
+       << "× faster than YASA | " << yes(med <= target) << " |\n";
+    if (stage_row && std::isfinite(stage_row->used_float_bytes)) {
+      const double limit_mib = 2.0 * stage_row->used_float_bytes / (1024.0 * 1024.0);
+      const double rss = it->second->at("max_rss_mib_max").get<double>();
+      md << "| peak memory of `psgkit stage` ≤ 2× float32 size of the channels used (" << fmt(limit_mib / 2, 1)
+         << " MiB) → ≤ " << fmt(limit_mib, 1) << " MiB | max RSS " << fmt(rss, 1) << " MiB = "
+         << fmt(rss / (limit_mib / 2), 2) << "× | " << yes(rss <= limit_mib) << " |\n";
+    }
+  }
+  if (const Row* decode = find_row("BM_DecodeAllChannels")) {
+    const double ratio = decode->time_s / bound_time(decode->bound_bytes);
+    md << "| EDF decode ≥ 1 GB/s of sample data | " << sig3(decode->bytes_per_s / 1e9) << " GB/s (all channels) | "
+       << yes(decode->bytes_per_s >= 1e9) << " |\n";
+    md << "| EDF decode within 2× of the bound | " << sig3(ratio) << "× | " << yes(ratio <= 2.0) << " |\n";
+  }
+  const auto j1 = by_name.find("cohort-jobs1"), j2 = by_name.find("cohort-jobs2");
+  if (j1 != by_name.end() && j2 != by_name.end()) {
+    const double t1 = j1->second->at("median_wall_s").get<double>(), t2 = j2->second->at("median_wall_s").get<double>();
+    md << "| `psgkit cohort` speed-up, 2 jobs vs 1 (2 cores) | " << time_text(t1) << " → " << time_text(t2) << " = "
+       << fmt(t1 / t2, 2) << "× | " << (t1 / t2 >= 1.5 ? "yes (≥ 1.5×)" : "**no** (< 1.5×)") << " |\n";
+  }
+  write_text(out, md.str());
+  std::cout << md.str();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    if (!args.empty() && args[0] == "time") return cmd_time({args.begin() + 1, args.end()});
+    if (!args.empty() && args[0] == "table") return cmd_table({args.begin() + 1, args.end()});
+    std::cerr << "usage: psgkit_bench_report time ... | table ... (see bench/bench_report.cpp)\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "psgkit_bench_report: error: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# `make bench`: the Google Benchmark suite on one simulated night, whole-process timings, results.md.
+# Usage: bench/run.sh BUILD_DIR OUT_DIR   (BUILD_DIR holds psgkit, bench/psgkit_bench, bench/psgkit_bench_report)
+# Environment: PSGKIT_BENCH_RUNS (whole-process runs of `psgkit stage`, default 10),
+#              PSGKIT_BENCH_REPETITIONS (Google Benchmark repetitions, default 3; the table shows the median),
+#              PSGKIT_BENCH_FILTER (regex: run only the benchmarks it matches, default all),
+#              PSGKIT_BENCH_COHORT (0: skip the cohort timing), YASA_STAGE_S (YASA's staging time, default 3.9 s).
+set -euo pipefail
+build=$(cd "${1:?usage: run.sh BUILD_DIR OUT_DIR}" && pwd)
+mkdir -p "${2:?usage: run.sh BUILD_DIR OUT_DIR}"
+out=$(cd "$2" && pwd)
+here=$(cd "$(dirname "$0")/.." && pwd)
+psgkit=$build/psgkit
+bench=$build/bench/psgkit_bench
+report=$build/bench/psgkit_bench_report
+runs=${PSGKIT_BENCH_RUNS:-10}
+repetitions=${PSGKIT_BENCH_REPETITIONS:-3}
+filter=${PSGKIT_BENCH_FILTER:-.}
+started=$SECONDS
+
+rm -f "$out"/*.json
+# The night: 8 h, 256 Hz, 6 signals (C4-M1, Fpz-Cz, EOG E1-M2, EMG Chin, C3-M2, O2-M1), fixed seed.
+night=$out/night-8h-6x256hz.edf
+"$psgkit" simulate --hypnogram "$here/data/demo/before.csv" --fs 256 --seed 7 --extra-eeg 2 -o "$night"
+export PSGKIT_BENCH_EDF=$night
+echo "night: $night ($(( $(stat -c %s "$night") / 1000000 )) MB)"
+
+# Each benchmark in its own process (peak RSS is its own), in the order of the table.
+order=(BM_Bound BM_Open BM_Decode BM_Resample BM_Bandpass BM_Welch BM_Multitaper BM_DefaultFeatures
+       BM_RecipeFeatures BM_DeepSleep BM_StageStep BM_ModelInference BM_StageNight)
+mapfile -t all < <("$bench" --benchmark_list_tests | grep -E -- "$filter")
+ordered=()
+for prefix in "${order[@]}"; do
+  for name in "${all[@]}"; do [[ $name == "$prefix"* ]] && ordered+=("$name"); done
+done
+for name in "${all[@]}"; do
+  found=0
+  for o in "${ordered[@]}"; do [[ $o == "$name" ]] && found=1; done
+  ((found)) || ordered+=("$name")
+done
+i=0
+for name in "${ordered[@]}"; do
+  i=$((i + 1))
+  file=$(printf '%s/%02d-%s.json' "$out" "$i" "${name//\//_}")
+  "$bench" --benchmark_filter="^${name}\$" --benchmark_repetitions="$repetitions" \
+    --benchmark_report_aggregates_only=true --benchmark_out="$file" --benchmark_out_format=json \
+    --benchmark_counters_tabular=true | grep -E "_median|^-|Benchmark" || true
+done
+
+# Whole process: `psgkit stage NIGHT` (CSV to stdout, which the timer sends to /dev/null; no `-o /dev/null`,
+# because the CLI writes outputs atomically via rename, which would replace /dev/null when run as root).
+"$report" time --name stage --runs "$runs" --bound-from BM_StageNight --out "$out/90-stage.json" -- "$psgkit" stage "$night"
+
+# Parallel cohort: 4 subjects x before/after, 4-h nights at 256 Hz, 1 vs 2 jobs.
+if [[ ${PSGKIT_BENCH_COHORT:-1} != 0 ]]; then
+  if "$psgkit" cohort --help >/dev/null 2>&1; then
+    cohort=$out/cohort
+    mkdir -p "$cohort"
+    echo "subject,session,path" >"$cohort/manifest.csv"
+    for s in 1 2 3 4; do
+      for session in before after; do
+        gain=1.0
+        [[ $session == after ]] && gain=1.3
+        "$psgkit" simulate --hypnogram "$here/data/demo/$session.csv" --fs 256 --seed "$((s * 10))" --swa-gain "$gain" \
+          --duration-h 4 -o "$cohort/s$s-$session.edf"
+        echo "s$s,$session,s$s-$session.edf" >>"$cohort/manifest.csv"
+      done
+    done
+    "$report" time --name cohort-jobs1 --runs 2 --out "$out/91-cohort-jobs1.json" -- "$psgkit" cohort "$cohort/manifest.csv" --jobs 1
+    "$report" time --name cohort-jobs2 --runs 2 --out "$out/92-cohort-jobs2.json" -- "$psgkit" cohort "$cohort/manifest.csv" --jobs 2
+  else
+    echo "psgkit cohort is not available in this build: cohort timing skipped"
+  fi
+fi
+
+"$report" table --dir "$out" --out "$out/results.md" --yasa-stage-s "${YASA_STAGE_S:-3.9}" >/dev/null
+echo "results: $out/results.md ($out/*.json), $((SECONDS - started)) s"

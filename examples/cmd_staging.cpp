@@ -1,0 +1,134 @@
+// `psgkit train` (rebuild the staging models + cross-validation report) and `psgkit stage`.
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli.hpp"
+#include "psgkit/error.hpp"
+#include "psgkit/feature_table.hpp"
+#include "psgkit/io.hpp"
+#include "psgkit/recording.hpp"
+#include "psgkit/staging.hpp"
+
+namespace {
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+psgkit::StagingModelId model_id_option(const std::string& text) {
+  const auto id = psgkit::parse_staging_model_id(text);
+  if (!id) throw psgkit::Error("", "--model", "unknown model '" + text + "' (a, b, c or d)");
+  return *id;
+}
+
+std::string staged_json(const psgkit::StagedEpochs& staged, const nlohmann::json& info) {
+  nlohmann::json epochs = nlohmann::json::array();
+  for (size_t i = 0; i < staged.onset_s.size(); ++i) {
+    const auto& p = staged.probabilities[i];
+    epochs.push_back({{"onset_s", staged.onset_s[i]},
+                      {"stage", std::string(psgkit::to_string(staged.stages[i]))},
+                      {"confidence", *std::max_element(p.begin(), p.end())},
+                      {"p", p}});
+  }
+  nlohmann::json out = info;
+  out["epoch_s"] = 30.0;
+  out["stages"] = {"W", "N1", "N2", "N3", "REM"};
+  out["epochs"] = epochs;
+  return out.dump(1) + "\n";
+}
+
+void write_result(const std::string& out, bool as_json, const psgkit::StagedEpochs& staged, const nlohmann::json& info) {
+  psgkit_cli::emit(out, as_json ? staged_json(staged, info) : psgkit::staged_epochs_csv(staged));
+}
+
+const psgkit_cli::Register reg_stage([](CLI::App& app) {
+  auto* cmd = app.add_subcommand("stage", "Stage 30-s epochs (W/N1/N2/N3/REM + probabilities) from an EDF or a features table");
+  struct Args {
+    std::string input, features, eeg, eog, out, model;
+    bool json = false, no_hmm = false;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("file", args->input, "EDF/EDF+/BDF recording");
+  cmd->add_option("--features", args->features,
+                  "stage a per-epoch features table instead (sleepedf-timedomain or sleepedf-bandpower columns, "
+                  "recipe detected from the columns)");
+  cmd->add_option("--eeg", args->eeg, "EEG channel label(s), comma-separated (default: picked by label)");
+  cmd->add_option("--eog", args->eog, "EOG channel label (default: picked by label; none if absent)");
+  cmd->add_option("--model", args->model, "a (EEG+EOG), b (2 EEG), c (1 EEG), d (bandpower table); default: from the channels");
+  cmd->add_option("-o,--out", args->out, "output file (default: stdout)");
+  cmd->add_flag("--json", args->json, "write JSON (channels, model, per-epoch stage and probabilities) instead of CSV");
+  cmd->add_flag("--no-hmm", args->no_hmm, "raw classifier probabilities, without HMM smoothing");
+  cmd->callback([args] {
+    if (args->features.empty() == args->input.empty())
+      throw psgkit::Error("", "file", "give either a recording FILE or --features TABLE.csv");
+    if (!args->features.empty()) {
+      const psgkit::FeatureTable table = psgkit::read_feature_csv(args->features);
+      const psgkit::StagingModelId id = args->model.empty() ? psgkit::detect_staging_model(table) : model_id_option(args->model);
+      const psgkit::StagingModel model = psgkit::StagingModel::load(id);
+      psgkit::StagingOptions options;
+      options.hmm = !args->no_hmm;
+      options.channels = split_commas(args->eeg);
+      if (options.channels.empty() && id == psgkit::StagingModelId::Eeg1)
+        options.channels = {table.column("fpz_cz_std") >= 0 ? "fpz_cz" : "pz_oz"};
+      const psgkit::StagedEpochs staged = model.stage_rows(table, options);
+      std::cerr << "psgkit stage: model " << psgkit::to_string(id) << " (" << model.path().filename().string() << "), "
+                << staged.onset_s.size() << " epochs\n";
+      write_result(args->out, args->json, staged,
+                   {{"input", args->features}, {"model", std::string(psgkit::to_string(id))}, {"hmm", options.hmm}});
+      return;
+    }
+    const psgkit::Recording recording = psgkit::Recording::open(args->input);
+    psgkit::RecordingStagingOptions options;
+    options.eeg = split_commas(args->eeg);
+    options.eog = args->eog;
+    options.hmm = !args->no_hmm;
+    if (!args->model.empty()) options.model = model_id_option(args->model);
+    const psgkit::RecordingStaging result = psgkit::stage_recording(recording, options);
+    std::string eeg_list;
+    for (const auto& ch : result.eeg_channels) eeg_list += (eeg_list.empty() ? "" : ", ") + ch;
+    std::cerr << "psgkit stage: EEG " << eeg_list << "; EOG " << (result.eog_channel.empty() ? "none" : result.eog_channel)
+              << "; model " << psgkit::to_string(result.model) << "; " << result.epochs.onset_s.size() << " epochs\n";
+    write_result(args->out, args->json, result.epochs,
+                 {{"input", args->input}, {"eeg", result.eeg_channels}, {"eog", result.eog_channel},
+                  {"model", std::string(psgkit::to_string(result.model))}, {"hmm", options.hmm}});
+  });
+});
+
+const psgkit_cli::Register reg_train([](CLI::App& app) {
+  auto* cmd = app.add_subcommand("train", "Rebuild the shipped staging models and the cross-validation report");
+  struct Args {
+    std::string data = "../shared/data", out = "data/models", models = "a,b,c,d";
+    bool no_cv = false, ablation = false;
+    int folds = 10, max_nights = 0, rounds = 0;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("--data", args->data, "shared data folder (sleep-edf-153/, sleep-edf/)")->capture_default_str();
+  cmd->add_option("-o,--out", args->out, "output folder for models and report")->capture_default_str();
+  cmd->add_option("--models", args->models, "models to build: comma-separated subset of a,b,c,d")->capture_default_str();
+  cmd->add_flag("--no-cv", args->no_cv, "skip cross-validation (final models only, no report)");
+  cmd->add_flag("--ablation", args->ablation, "also cross-validate feature variants of model a");
+  cmd->add_option("--folds", args->folds, "subject-wise folds for the timedomain models")->capture_default_str();
+  cmd->add_option("--max-nights", args->max_nights, "use only the first N nights of each data set (quick runs)");
+  cmd->add_option("--rounds", args->rounds, "override the boosting rounds (quick runs)");
+  cmd->callback([args] {
+    psgkit::StagingTrainOptions options;
+    options.data_dir = args->data;
+    options.out_dir = args->out;
+    options.models.clear();
+    for (const auto& m : split_commas(args->models)) options.models.push_back(model_id_option(m));
+    options.cross_validate = !args->no_cv;
+    options.ablation = args->ablation;
+    options.folds = args->folds;
+    options.max_nights = args->max_nights;
+    options.rounds = args->rounds;
+    psgkit::train_staging_models(options, &std::cerr);
+  });
+});
+
+}  // namespace

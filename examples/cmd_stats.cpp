@@ -1,0 +1,124 @@
+// `psgkit stats FILE`: sleep statistics of a hypnogram as an aligned table or one JSON object.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "cli.hpp"
+#include "psgkit/compare.hpp"
+#include "psgkit/hypnogram.hpp"
+#include "psgkit/sleep_stats.hpp"
+
+namespace {
+
+struct StatsArgs {
+  std::string input, output;
+  bool json = false;
+  std::optional<double> lights_off_s, lights_on_s;
+};
+
+std::string stage_name(size_t index) { return std::string(psgkit::to_string(static_cast<psgkit::Stage>(index))); }
+
+std::string to_json(const psgkit::SleepStatistics& stats, const psgkit::Hypnogram& hypnogram,
+                    const std::vector<psgkit::NightMeasure>& signal_measures) {
+  nlohmann::ordered_json out;
+  for (const auto& s : stats.values) {
+    if (std::isnan(s.value)) {
+      out[s.name] = nullptr;
+    } else {
+      out[s.name] = s.value;
+    }
+  }
+  for (const auto& m : signal_measures) out[m.name] = std::isnan(m.value) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(m.value);
+  nlohmann::ordered_json transitions;
+  for (size_t from = 0; from < psgkit::kNumSleepStages; ++from) {
+    nlohmann::ordered_json row;
+    for (size_t to = 0; to < psgkit::kNumSleepStages; ++to) row[stage_name(to)] = stats.transitions[from][to];
+    transitions[stage_name(from)] = row;
+  }
+  out["transitions"] = transitions;
+  auto cycles = nlohmann::ordered_json::array();
+  for (const auto& c : stats.cycles) {
+    cycles.push_back({{"nrem_begin_epoch", c.nrem_begin},
+                      {"rem_begin_epoch", c.rem_begin},
+                      {"rem_end_epoch", c.rem_end},
+                      {"begin_s", hypnogram.onset_s(c.nrem_begin)},
+                      {"end_s", hypnogram.onset_s(c.rem_end)},
+                      {"has_rem", c.has_rem},
+                      {"nrem_min", c.nrem_min},
+                      {"rem_min", c.rem_min}});
+  }
+  out["cycles"] = cycles;
+  out["epoch_s"] = stats.epoch_s;
+  out["lights_off_s"] = hypnogram.onset_s(stats.window.first_epoch);
+  out["lights_on_s"] = hypnogram.onset_s(stats.window.first_epoch + stats.window.n_epochs);
+  return out.dump(2) + "\n";
+}
+
+std::string to_table(const psgkit::SleepStatistics& stats, const psgkit::Hypnogram& hypnogram,
+                     const std::vector<psgkit::NightMeasure>& signal_measures) {
+  std::string text = fmt::format("time in bed: {} s to {} s of the recording ({} epochs of {} s)\n\n",
+                                 hypnogram.onset_s(stats.window.first_epoch),
+                                 hypnogram.onset_s(stats.window.first_epoch + stats.window.n_epochs),
+                                 stats.window.n_epochs, stats.epoch_s);
+  const auto row = [&](const std::string& name, double v, std::string_view unit) {
+    const std::string value = std::isnan(v)       ? "NaN"
+                              : unit == "count"   ? fmt::format("{:.0f}", v)
+                                                  : fmt::format("{:.2f}", v);
+    text += unit == "count" ? fmt::format("{:<18}{:>10}\n", name, value)
+                            : fmt::format("{:<18}{:>10}  {}\n", name, value, unit);
+  };
+  for (const auto& s : stats.values) row(s.name, s.value, s.unit);
+  if (!signal_measures.empty()) text += "\nsignal measures\n";
+  for (const auto& m : signal_measures) row(m.name, m.value, m.unit);
+  text += "\ntransitions (row = from, column = to)\n      ";
+  for (size_t to = 0; to < psgkit::kNumSleepStages; ++to) text += fmt::format("{:>6}", stage_name(to));
+  text += "\n";
+  for (size_t from = 0; from < psgkit::kNumSleepStages; ++from) {
+    text += fmt::format("{:<6}", stage_name(from));
+    for (size_t to = 0; to < psgkit::kNumSleepStages; ++to) text += fmt::format("{:>6}", stats.transitions[from][to]);
+    text += "\n";
+  }
+  text += fmt::format("\n{:<6}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}\n", "cycle", "begin_s", "rem_s", "end_s",
+                      "NREM_min", "REM_min", "has_REM");
+  for (size_t i = 0; i < stats.cycles.size(); ++i) {
+    const auto& c = stats.cycles[i];
+    text += fmt::format("{:<6}{:>10.0f}{:>10.0f}{:>10.0f}{:>10.1f}{:>10.1f}{:>10}\n", i + 1,
+                        hypnogram.onset_s(c.nrem_begin), hypnogram.onset_s(c.rem_begin),
+                        hypnogram.onset_s(c.rem_end), c.nrem_min, c.rem_min, c.has_rem ? "yes" : "no");
+  }
+  return text;
+}
+
+const psgkit_cli::Register reg([](CLI::App& app) {
+  auto args = std::make_shared<StatsArgs>();
+  auto* cmd = app.add_subcommand("stats", "Sleep statistics of a hypnogram, or of an EDF staged automatically with its slow-wave measures (YASA-compatible names)");
+  cmd->add_option("file", args->input, "recording (EDF/BDF, staged automatically) or hypnogram: EDF+ annotations, interval CSV, staging CSV or DREAMS text")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_flag("--json", args->json, "one JSON object instead of a table (NaN as null)");
+  cmd->add_option("--lights-off", args->lights_off_s,
+                  "lights off, seconds from the recording start (default: \"Lights off\" event, else the start)");
+  cmd->add_option("--lights-on", args->lights_on_s,
+                  "lights on, seconds from the recording start (default: \"Lights on\" event, else the end)");
+  cmd->add_option("-o,--output", args->output, "output file (default: standard output)");
+  cmd->callback([args] {
+    psgkit::NightAnalysisOptions options;
+    options.stats.lights_off_s = args->lights_off_s;
+    options.stats.lights_on_s = args->lights_on_s;
+    const psgkit::NightAnalysis night = psgkit::analyse_night({args->input, std::nullopt}, options);
+    for (const auto& note : night.notes) std::cerr << note << '\n';
+    // Measures beyond the hypnogram statistics come from the signal of a recording.
+    std::vector<psgkit::NightMeasure> signal_measures;
+    for (const auto& m : night.measures)
+      if (!night.statistics.find(m.name)) signal_measures.push_back(m);
+    psgkit_cli::emit(args->output, args->json ? to_json(night.statistics, night.hypnogram, signal_measures)
+                                              : to_table(night.statistics, night.hypnogram, signal_measures));
+  });
+});
+
+}  // namespace

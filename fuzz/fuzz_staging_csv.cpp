@@ -1,0 +1,17 @@
+// Hypnogram parser: format detection and the staging CSV
+// `epoch,onset_s,stage,confidence,p_W..p_REM` (read_hypnogram).
+// Anything but success or psgkit::Error naming the file is a finding.
+#include <cstdint>
+
+#include "fuzz_hypnogram_check.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static psgkit_fuzz::InputFile input(".csv");
+  const auto& path = input.write(data, size);
+  try {
+    psgkit_fuzz::check_hypnogram(psgkit::read_hypnogram(path));
+  } catch (const psgkit::Error& e) {
+    psgkit_fuzz::check_refusal(e, path);
+  }
+  return 0;
+}

@@ -1,0 +1,181 @@
+// Automatic sleep staging: one stage (W, N1, N2, N3, REM) per 30-s epoch with a probability for each
+// stage, from per-epoch feature tables of the two Sleep-EDF recipes (see recipes.hpp) or a Recording.
+//
+// Pipeline (same code at training and inference, src/staging.cpp):
+//  1. Per-channel base features of the recipe; amplitude-like ones (std, iqr, var, band PSDs) as ln.
+//     The bandpower recipe adds ln relative band powers (band / sum of the five bands).
+//  2. Per-recording robust normalisation: z = (x - median) / IQR over the recording's own epochs.
+//  3. Context across epochs, in recording time (onset_s; rows missing from the table are simply
+//     absent from the windows): a centred triangular-weighted mean of z over ±7 epochs (7.5 min) and
+//     a past mean over the current and 3 previous epochs (2 min), as in YASA (Vallat & Walker, eLife
+//     2021), and a centred SD of z over ±5 epochs.
+//  4. Gradient-boosted trees (XGBoost multi:softprob, Chen & Guestrin 2016) give p(stage | features).
+//  5. HMM smoothing: p / class prior = scaled likelihood, forward-backward posterior with the 5x5
+//     epoch-to-epoch transition matrix learnt from the training hypnograms; a gap of g missing epochs
+//     between two rows uses the transition matrix to the power g + 1.
+//
+// Shipped models (data/models, rebuilt by `psgkit train`):
+//   a  staging-a-eeg-eog.ubj    sleepedf-timedomain: fpz_cz, pz_oz, eog
+//   b  staging-b-eeg2.ubj       sleepedf-timedomain: fpz_cz, pz_oz
+//   c  staging-c-eeg1.ubj       sleepedf-timedomain: one EEG channel (any montage)
+//   d  staging-d-bandpower.ubj  sleepedf-bandpower: fpz_cz, pz_oz
+#pragma once
+
+#include <array>
+#include <filesystem>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "psgkit/feature_table.hpp"
+#include "psgkit/hypnogram.hpp"
+
+namespace psgkit {
+
+class Recording;
+
+enum class StagingModelId { EegEog, Eeg2, Eeg1, Bandpower };  // the shipped models a, b, c, d
+
+// "a", "b", "c", "d".
+std::string_view to_string(StagingModelId id);
+// Accepts "a".."d" and "eeg-eog", "eeg2", "eeg1", "bandpower"; nullopt otherwise.
+std::optional<StagingModelId> parse_staging_model_id(std::string_view text);
+// File name inside the model folder, e.g. "staging-a-eeg-eog.ubj".
+std::string staging_model_file_name(StagingModelId id);
+
+// Folder of the shipped models: $PSGKIT_MODEL_DIR if set, else <source tree>/data/models if it holds
+// the models, else <install prefix>/share/psgkit/models. Throws psgkit::Error naming every folder
+// tried when none holds staging-a-eeg-eog.ubj (or $PSGKIT_MODEL_DIR lacks it).
+std::filesystem::path staging_model_dir();
+
+using StageProbabilities = std::array<float, kNumSleepStages>;  // W, N1, N2, N3, REM
+
+// Epoch-to-epoch HMM over W, N1, N2, N3, REM (Rabiner 1989, scaled forward-backward).
+struct StagingHmm {
+  std::array<std::array<double, kNumSleepStages>, kNumSleepStages> transition{};  // rows sum to 1
+  std::array<double, kNumSleepStages> prior{};  // class frequencies of the classifier's training rows
+  // Emission = p^evidence_exponent / prior^prior_exponent (1, 1: the scaled likelihood of a hybrid
+  // classifier-HMM, Bourlard & Morgan 1994). The classifier already sees ±7.5 min of context, so the
+  // shipped models use tempered values chosen by cross-validation (notes/staging.md).
+  double evidence_exponent = 1.0;
+  double prior_exponent = 1.0;
+};
+
+// Forward-backward posterior P(stage_t | all epochs) from classifier probabilities `proba` (one row
+// per table row, each summing to 1) at epoch indices `epoch_index` (strictly increasing integers;
+// index k means onset = start + k * 30 s). Emission = proba^a / prior^b (see StagingHmm); initial
+// distribution = prior; a step of d epochs uses transition^d. Throws psgkit::Error on bad input.
+std::vector<StageProbabilities> hmm_posterior(const std::vector<StageProbabilities>& proba,
+                                              const std::vector<long>& epoch_index, const StagingHmm& hmm);
+
+// Epoch indices from onsets (seconds): round((onset_s - onset_s[0]) / epoch_s). Throws psgkit::Error
+// if onsets are not increasing by at least one epoch or are not on a multiple of epoch_s (±1 s).
+std::vector<long> epoch_indices(const std::vector<double>& onset_s, double epoch_s = 30.0);
+
+struct StagingOptions {
+  // Column prefixes in the table for the model's channel slots, in the model's order (e.g. {"c3_a1"}
+  // for the one-channel model). Empty: the slot names themselves ("fpz_cz", "pz_oz", "eog"; the
+  // one-channel model then takes "fpz_cz").
+  std::vector<std::string> channels;
+  bool hmm = true;  // false: raw classifier probabilities
+};
+
+// Staging of the rows of a feature table.
+struct StagedEpochs {
+  std::vector<double> onset_s;                     // the table's onsets (gaps kept)
+  std::vector<Stage> stages;                       // argmax of probabilities
+  std::vector<StageProbabilities> probabilities;   // sum to 1
+  // Regular 30-s grid from the first to the last onset; epochs without a row are UNS with
+  // probabilities (0.2 each).
+  Hypnogram to_hypnogram() const;
+};
+
+// `epoch,onset_s,stage,confidence,p_W,p_N1,p_N2,p_N3,p_REM` with one row per staged row, keeping the
+// rows' onsets (confidence = max probability; epoch = (onset_s - first onset) / 30 s, so gaps show in
+// both columns and read_hypnogram() reads it back). Gap-free results give exactly the bytes of
+// write_staging_csv(path, staged.to_hypnogram()) (hypnogram.hpp), which cannot represent gaps.
+std::string staged_epochs_csv(const StagedEpochs& staged);
+void write_staged_epochs_csv(const std::filesystem::path& path, const StagedEpochs& staged);  // atomic
+
+class StagingModel {
+ public:
+  // Loads a model file written by train_staging_models (XGBoost UBJSON with psgkit metadata).
+  // Throws psgkit::Error naming the file if it is missing or not a psgkit staging model.
+  static StagingModel load(const std::filesystem::path& file);
+  // Loads a shipped model from staging_model_dir().
+  static StagingModel load(StagingModelId id);
+
+  StagingModel(StagingModel&&) noexcept;
+  StagingModel& operator=(StagingModel&&) noexcept;
+  ~StagingModel();
+
+  const std::filesystem::path& path() const;
+  // "sleepedf-timedomain" or "sleepedf-bandpower".
+  const std::string& recipe() const;
+  // Channel slots, e.g. {"fpz_cz", "pz_oz", "eog"}, or {"eeg"} for the one-channel model.
+  const std::vector<std::string>& channel_slots() const;
+  // Per-channel recipe feature names (column = <prefix>_<name>).
+  const std::vector<std::string>& channel_features() const;
+  const StagingHmm& hmm() const;
+
+  // Classifier probabilities per row (no HMM). Throws psgkit::Error naming a missing column.
+  std::vector<StageProbabilities> predict_proba(const FeatureTable& table, const StagingOptions& options = {}) const;
+  // Classifier + HMM (unless options.hmm is false).
+  StagedEpochs stage_rows(const FeatureTable& table, const StagingOptions& options = {}) const;
+  // stage_rows() as a hypnogram on the 30-s grid (see StagedEpochs::to_hypnogram).
+  Hypnogram stage(const FeatureTable& table, const StagingOptions& options = {}) const;
+
+  struct Impl;
+
+ private:
+  explicit StagingModel(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Detects the recipe of a table from its columns: the shipped model whose columns it has, preferring
+// a > b > c for timedomain tables (c uses fpz_cz, else pz_oz) and d for bandpower. Throws psgkit::Error
+// listing what was looked for.
+StagingModelId detect_staging_model(const FeatureTable& table);
+
+// ---- Training (psgkit train) ----
+
+struct StagingTrainOptions {
+  std::filesystem::path data_dir;   // ../shared/data layout: sleep-edf-153/, sleep-edf/
+  std::filesystem::path out_dir;    // model files + staging-cv-report.{json,md}
+  std::vector<StagingModelId> models = {StagingModelId::EegEog, StagingModelId::Eeg2, StagingModelId::Eeg1,
+                                        StagingModelId::Bandpower};
+  bool cross_validate = true;       // false: only the final models
+  int folds = 10;                   // subject-wise folds for the timedomain models
+  int max_nights = 0;               // > 0: only the first N nights (tests / quick runs)
+  int rounds = 0;                   // > 0: override the boosting rounds (tests)
+  bool ablation = false;            // also cross-validate feature/HMM variants of model a
+};
+
+// Trains the models deterministically (fixed seeds, one thread: byte-identical files on rerun) and
+// writes the cross-validation report. Progress lines go to `log` when not null. Throws psgkit::Error.
+void train_staging_models(const StagingTrainOptions& options, std::ostream* log);
+
+// ---- Recordings ----
+
+struct RecordingStagingOptions {
+  std::vector<std::string> eeg;            // EEG labels; empty: picked by label (see pick_staging_channels)
+  std::string eog;                         // EOG label; empty: picked by label, none if absent
+  std::optional<StagingModelId> model;     // default: a with EOG and 2 EEG, b with 2 EEG, else c
+  bool hmm = true;
+};
+
+struct RecordingStaging {
+  StagedEpochs epochs;                     // every whole 30-s epoch from the recording start (to_hypnogram())
+  std::vector<std::string> eeg_channels;   // labels used
+  std::string eog_channel;                 // label used, empty if none
+  StagingModelId model = StagingModelId::EegEog;
+};
+
+// Stages a recording: picks channels, resamples to 100 Hz, computes the sleepedf-timedomain recipe
+// and applies the matching shipped model. Throws psgkit::Error.
+RecordingStaging stage_recording(const Recording& recording, const RecordingStagingOptions& options = {});
+
+}  // namespace psgkit

@@ -1,0 +1,225 @@
+// Butterworth / notch design (bilinear transform with prewarping) and zero-phase sosfiltfilt.
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <string>
+
+#include "psgkit/error.hpp"
+#include "psgkit/preprocess.hpp"
+
+namespace psgkit {
+namespace {
+
+using cplx = std::complex<double>;
+
+void check_rate(double fs_hz) {
+  if (!std::isfinite(fs_hz) || fs_hz <= 0)
+    throw Error("", "fs_hz", "sampling rate must be finite and positive, got " + std::to_string(fs_hz));
+}
+
+void check_frequency(double f_hz, double fs_hz, const char* field) {
+  if (!std::isfinite(f_hz) || f_hz <= 0 || f_hz >= 0.5 * fs_hz)
+    throw Error("", field, std::to_string(f_hz) + " Hz is not strictly between 0 and the Nyquist frequency " +
+                               std::to_string(0.5 * fs_hz) + " Hz");
+}
+
+void check_order(int order) {
+  if (order < 1 || order > 20) throw Error("", "order", "Butterworth order must be 1..20, got " + std::to_string(order));
+}
+
+// Analog frequency for the bilinear transform so that f_hz maps exactly onto itself (prewarping).
+double prewarp(double f_hz, double fs_hz) { return 2 * fs_hz * std::tan(M_PI * f_hz / fs_hz); }
+
+cplx bilinear(cplx s, double fs_hz) { return (2 * fs_hz + s) / (2 * fs_hz - s); }
+
+// Normalised Butterworth prototype poles (cutoff 1 rad/s), left half-plane.
+std::vector<cplx> prototype_poles(int order) {
+  std::vector<cplx> poles;
+  for (int k = 0; k < order; ++k)
+    poles.push_back(std::polar(1.0, M_PI * (2.0 * k + order + 1) / (2.0 * order)));
+  return poles;
+}
+
+cplx response(const std::vector<Biquad>& sections, double f_hz, double fs_hz) {
+  const cplx z1 = std::polar(1.0, -2 * M_PI * f_hz / fs_hz);  // z^-1
+  const cplx z2 = z1 * z1;
+  cplx h = 1.0;
+  for (const Biquad& s : sections) h *= (s.b0 + s.b1 * z1 + s.b2 * z2) / (1.0 + s.a1 * z1 + s.a2 * z2);
+  return h;
+}
+
+// Pairs conjugate digital poles into sections with numerator `zeros2` (two zeros) or `zeros1` for a
+// lone real pole; then scales to unit gain at ref_hz.
+std::vector<Biquad> to_sections(const std::vector<cplx>& poles, Biquad zeros2, Biquad zeros1, double ref_hz,
+                                double fs_hz) {
+  std::vector<cplx> upper;
+  std::vector<double> real;
+  for (const cplx& p : poles) {
+    const double tol = 1e-10 * std::max(1.0, std::abs(p));
+    if (p.imag() > tol) upper.push_back(p);
+    else if (std::abs(p.imag()) <= tol) real.push_back(p.real());
+  }
+  std::vector<Biquad> sections;
+  for (const cplx& p : upper) {
+    Biquad s = zeros2;
+    s.a1 = -2 * p.real();
+    s.a2 = std::norm(p);
+    sections.push_back(s);
+  }
+  std::sort(real.begin(), real.end());
+  size_t i = 0;
+  for (; i + 1 < real.size(); i += 2) {
+    Biquad s = zeros2;
+    s.a1 = -(real[i] + real[i + 1]);
+    s.a2 = real[i] * real[i + 1];
+    sections.push_back(s);
+  }
+  if (i < real.size()) {
+    Biquad s = zeros1;
+    s.a1 = -real[i];
+    s.a2 = 0;
+    sections.push_back(s);
+  }
+  const double gain = std::abs(response(sections, ref_hz, fs_hz));
+  sections[0].b0 /= gain;
+  sections[0].b1 /= gain;
+  sections[0].b2 /= gain;
+  return sections;
+}
+
+struct SectionState {
+  double s1 = 0, s2 = 0;
+};
+
+// Transposed direct form II, all sections per sample (the sections' recurrences overlap in the CPU).
+inline double step(const std::vector<Biquad>& sections, std::vector<SectionState>& state, double x) {
+  for (size_t k = 0; k < sections.size(); ++k) {
+    const Biquad& s = sections[k];
+    SectionState& st = state[k];
+    const double y = s.b0 * x + st.s1;
+    st.s1 = s.b1 * x - s.a1 * y + st.s2;
+    st.s2 = s.b2 * x - s.a2 * y;
+    x = y;
+  }
+  return x;
+}
+
+// scipy.signal.sosfilt_zi: steady state of each section for a unit step at the cascade input.
+std::vector<SectionState> steady_state(const std::vector<Biquad>& sections, double level) {
+  std::vector<SectionState> zi(sections.size());
+  double scale = level;
+  for (size_t k = 0; k < sections.size(); ++k) {
+    const Biquad& s = sections[k];
+    const double gain = (s.b0 + s.b1 + s.b2) / (1 + s.a1 + s.a2);
+    zi[k].s2 = (s.b2 - s.a2 * gain) * scale;
+    zi[k].s1 = (s.b1 - s.a1 * gain) * scale + zi[k].s2;
+    scale *= gain;
+  }
+  return zi;
+}
+
+template <class T>
+void filtfilt_impl(const std::vector<Biquad>& sections, size_t pad_length, std::span<T> x) {
+  require_finite(std::span<const T>(x.data(), x.size()), "x");
+  const size_t n = x.size();
+  if (n == 0) return;
+  const size_t pad = std::min(pad_length, n - 1);
+  const double first = x[0], last = x[n - 1];
+  // Odd-reflected right pad, taken before x is overwritten; then holds the forward output there.
+  std::vector<double> right(pad);
+  for (size_t j = 0; j < pad; ++j) right[j] = 2 * last - static_cast<double>(x[n - 2 - j]);
+  // Forward pass over [left pad, x, right pad], started in steady state at the first padded value.
+  auto state = steady_state(sections, pad > 0 ? 2 * first - static_cast<double>(x[pad]) : first);
+  for (size_t i = pad; i >= 1; --i) step(sections, state, 2 * first - static_cast<double>(x[i]));
+  for (size_t i = 0; i < n; ++i) x[i] = static_cast<T>(step(sections, state, static_cast<double>(x[i])));
+  for (size_t j = 0; j < pad; ++j) right[j] = step(sections, state, right[j]);
+  // Backward pass, started in steady state at the last forward output.
+  state = steady_state(sections, pad > 0 ? right[pad - 1] : static_cast<double>(x[n - 1]));
+  for (size_t j = pad; j >= 1; --j) step(sections, state, right[j - 1]);
+  for (size_t i = n; i >= 1; --i) x[i - 1] = static_cast<T>(step(sections, state, static_cast<double>(x[i - 1])));
+}
+
+}  // namespace
+
+IirFilter IirFilter::butter_lowpass(int order, double cutoff_hz, double fs_hz) {
+  check_rate(fs_hz);
+  check_order(order);
+  check_frequency(cutoff_hz, fs_hz, "cutoff_hz");
+  const double wc = prewarp(cutoff_hz, fs_hz);
+  std::vector<cplx> poles;
+  for (const cplx& p : prototype_poles(order)) poles.push_back(bilinear(wc * p, fs_hz));
+  return IirFilter(FilterKind::LowPass, fs_hz,
+                   to_sections(poles, Biquad{1, 2, 1, 0, 0}, Biquad{1, 1, 0, 0, 0}, 0.0, fs_hz));
+}
+
+IirFilter IirFilter::butter_highpass(int order, double cutoff_hz, double fs_hz) {
+  check_rate(fs_hz);
+  check_order(order);
+  check_frequency(cutoff_hz, fs_hz, "cutoff_hz");
+  const double wc = prewarp(cutoff_hz, fs_hz);
+  std::vector<cplx> poles;
+  for (const cplx& p : prototype_poles(order)) poles.push_back(bilinear(wc / p, fs_hz));
+  return IirFilter(FilterKind::HighPass, fs_hz,
+                   to_sections(poles, Biquad{1, -2, 1, 0, 0}, Biquad{1, -1, 0, 0, 0}, 0.5 * fs_hz, fs_hz));
+}
+
+IirFilter IirFilter::butter_bandpass(int order, double low_hz, double high_hz, double fs_hz) {
+  check_rate(fs_hz);
+  check_order(order);
+  check_frequency(low_hz, fs_hz, "low_hz");
+  check_frequency(high_hz, fs_hz, "high_hz");
+  if (!(low_hz < high_hz))
+    throw Error("", "low_hz", "band-pass low edge " + std::to_string(low_hz) + " Hz must be below the high edge " +
+                                  std::to_string(high_hz) + " Hz");
+  const double wl = prewarp(low_hz, fs_hz), wh = prewarp(high_hz, fs_hz);
+  const double w0 = std::sqrt(wl * wh), bw = wh - wl;
+  std::vector<cplx> poles;
+  for (const cplx& p : prototype_poles(order)) {
+    const cplx half = p * bw / 2.0;
+    const cplx root = std::sqrt(half * half - w0 * w0);
+    poles.push_back(bilinear(half + root, fs_hz));
+    poles.push_back(bilinear(half - root, fs_hz));
+  }
+  const double center_hz = fs_hz / M_PI * std::atan(w0 / (2 * fs_hz));
+  return IirFilter(FilterKind::BandPass, fs_hz,
+                   to_sections(poles, Biquad{1, 0, -1, 0, 0}, Biquad{1, 0, -1, 0, 0}, center_hz, fs_hz));
+}
+
+IirFilter IirFilter::notch(double f0_hz, double quality, double fs_hz) {
+  check_rate(fs_hz);
+  check_frequency(f0_hz, fs_hz, "f0_hz");
+  if (!std::isfinite(quality) || quality <= 0)
+    throw Error("", "quality", "notch quality factor must be finite and positive, got " + std::to_string(quality));
+  const double w0 = 2 * M_PI * f0_hz / fs_hz;
+  const double bw = w0 / quality;
+  const double beta = std::tan(bw / 2);
+  const double gain = 1 / (1 + beta);
+  const double c = std::cos(w0);
+  return IirFilter(FilterKind::Notch, fs_hz, {Biquad{gain, -2 * gain * c, gain, -2 * gain * c, 2 * gain - 1}});
+}
+
+double IirFilter::magnitude(double f_hz) const { return std::abs(response(sections_, f_hz, fs_hz_)); }
+
+void IirFilter::filtfilt_inplace(std::span<double> x) const { filtfilt_impl(sections_, pad_length(), x); }
+void IirFilter::filtfilt_inplace(std::span<float> x) const { filtfilt_impl(sections_, pad_length(), x); }
+
+std::vector<double> IirFilter::filtfilt(std::span<const double> x) const {
+  std::vector<double> y(x.begin(), x.end());
+  filtfilt_inplace(std::span<double>(y));
+  return y;
+}
+std::vector<float> IirFilter::filtfilt(std::span<const float> x) const {
+  std::vector<float> y(x.begin(), x.end());
+  filtfilt_inplace(std::span<float>(y));
+  return y;
+}
+
+std::vector<double> IirFilter::filter(std::span<const double> x) const {
+  require_finite(x, "x");
+  std::vector<SectionState> state(sections_.size());
+  std::vector<double> y(x.size());
+  for (size_t i = 0; i < x.size(); ++i) y[i] = step(sections_, state, x[i]);
+  return y;
+}
+
+}  // namespace psgkit

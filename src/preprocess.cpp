@@ -1,0 +1,76 @@
+// Re-referencing, epoching and input checks (see preprocess.hpp).
+#include <cmath>
+#include <string>
+
+#include "psgkit/error.hpp"
+#include "psgkit/preprocess.hpp"
+
+namespace psgkit {
+namespace {
+
+template <class T>
+void require_finite_impl(std::span<const T> x, const char* what) {
+  for (size_t i = 0; i < x.size(); ++i)
+    if (!std::isfinite(x[i]))
+      throw Error("", what, "sample " + std::to_string(i) + " is " + (std::isnan(x[i]) ? "NaN" : "infinite"));
+}
+
+template <class T>
+std::vector<T> rereference_impl(std::span<const T> a, double a_fs_hz, std::span<const T> b, double b_fs_hz) {
+  if (a_fs_hz != b_fs_hz)
+    throw Error("", "fs_hz", "cannot re-reference signals sampled at " + std::to_string(a_fs_hz) + " and " +
+                                 std::to_string(b_fs_hz) + " Hz; resample one first");
+  if (a.size() != b.size())
+    throw Error("", "n_samples", "cannot re-reference signals of " + std::to_string(a.size()) + " and " +
+                                     std::to_string(b.size()) + " samples");
+  std::vector<T> out(a.size());
+  for (size_t i = 0; i < a.size(); ++i) out[i] = a[i] - b[i];
+  return out;
+}
+
+template <class T>
+Epochs<T> make_epochs_impl(std::span<const T> x, double fs_hz, double epoch_s, double offset_s) {
+  if (!std::isfinite(fs_hz) || fs_hz <= 0)
+    throw Error("", "fs_hz", "sampling rate must be finite and positive, got " + std::to_string(fs_hz));
+  if (!std::isfinite(epoch_s) || epoch_s <= 0)
+    throw Error("", "epoch_s", "epoch length must be finite and positive, got " + std::to_string(epoch_s));
+  if (!std::isfinite(offset_s) || offset_s < 0)
+    throw Error("", "offset_s", "epoch offset must be finite and >= 0, got " + std::to_string(offset_s));
+  const double samples = epoch_s * fs_hz;
+  const double rounded = std::round(samples);
+  if (rounded < 1 || std::abs(samples - rounded) > 1e-6)
+    throw Error("", "epoch_s", std::to_string(epoch_s) + " s at " + std::to_string(fs_hz) +
+                                   " Hz is not a whole number of samples; resample the signal first");
+  Epochs<T> epochs;
+  epochs.signal = x;
+  epochs.fs_hz = fs_hz;
+  epochs.samples_per_epoch = static_cast<size_t>(rounded);
+  epochs.first_sample = static_cast<size_t>(std::llround(offset_s * fs_hz));
+  const size_t available = x.size() > epochs.first_sample ? x.size() - epochs.first_sample : 0;
+  epochs.count = available / epochs.samples_per_epoch;
+  epochs.dropped_samples = available - epochs.count * epochs.samples_per_epoch;
+  return epochs;
+}
+
+}  // namespace
+
+void require_finite(std::span<const double> x, const char* what) { require_finite_impl(x, what); }
+void require_finite(std::span<const float> x, const char* what) { require_finite_impl(x, what); }
+
+std::vector<double> rereference(std::span<const double> a, double a_fs_hz, std::span<const double> b,
+                                double b_fs_hz) {
+  return rereference_impl(a, a_fs_hz, b, b_fs_hz);
+}
+std::vector<float> rereference(std::span<const float> a, double a_fs_hz, std::span<const float> b,
+                               double b_fs_hz) {
+  return rereference_impl(a, a_fs_hz, b, b_fs_hz);
+}
+
+Epochs<double> make_epochs(std::span<const double> x, double fs_hz, double epoch_s, double offset_s) {
+  return make_epochs_impl(x, fs_hz, epoch_s, offset_s);
+}
+Epochs<float> make_epochs(std::span<const float> x, double fs_hz, double epoch_s, double offset_s) {
+  return make_epochs_impl(x, fs_hz, epoch_s, offset_s);
+}
+
+}  // namespace psgkit

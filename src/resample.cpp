@@ -1,0 +1,347 @@
+// Rational polyphase resampling with a Kaiser-windowed sinc (design notes in preprocess.hpp).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <type_traits>
+
+#include "psgkit/error.hpp"
+#include "psgkit/preprocess.hpp"
+
+namespace psgkit {
+namespace {
+
+// Simplest fraction (smallest denominator) in [lo, hi], 0 < lo <= hi, by continued fractions.
+bool simplest_fraction(long double lo, long double hi, int64_t max_term, int depth, int64_t& p, int64_t& q) {
+  if (depth > 64) return false;
+  const long double fl = std::floor(lo);
+  if (fl > static_cast<long double>(max_term)) return false;
+  if (fl == lo) {
+    p = static_cast<int64_t>(fl);
+    q = 1;
+    return true;
+  }
+  if (fl + 1 <= hi) {
+    p = static_cast<int64_t>(fl) + 1;
+    q = 1;
+    return true;
+  }
+  int64_t pp = 0, qq = 0;
+  if (!simplest_fraction(1.0L / (hi - fl), 1.0L / (lo - fl), max_term, depth + 1, pp, qq)) return false;
+  // fl + qq / pp
+  const long double num = fl * static_cast<long double>(pp) + static_cast<long double>(qq);
+  if (num > static_cast<long double>(max_term) || pp > max_term) return false;
+  p = static_cast<int64_t>(num);
+  q = pp;
+  return true;
+}
+
+double bessel_i0(double x) {
+  double sum = 1.0, term = 1.0;
+  const double half_sq = 0.25 * x * x;
+  for (int k = 1; k < 500; ++k) {
+    term *= half_sq / (static_cast<double>(k) * static_cast<double>(k));
+    sum += term;
+    if (term < sum * 1e-17) break;
+  }
+  return sum;
+}
+
+double kaiser_beta(double attenuation_db) {
+  if (attenuation_db > 50) return 0.1102 * (attenuation_db - 8.7);
+  if (attenuation_db >= 21) return 0.5842 * std::pow(attenuation_db - 21, 0.4) + 0.07886 * (attenuation_db - 21);
+  return 0.0;
+}
+
+using v4d = double __attribute__((vector_size(32)));
+using v8f = float __attribute__((vector_size(32)));
+using v8d = double __attribute__((vector_size(64)));
+using v16f = float __attribute__((vector_size(64)));
+
+// Always inlined so that each target-specific function below compiles it for its instruction set.
+template <class V, class T, int W>
+[[gnu::always_inline]] inline T dot_vec(const T* a, const T* b, size_t n) {
+  // Four independent accumulators hide the add latency; n is a multiple of 16 (bank padded).
+  V acc[4] = {};
+  size_t i = 0;
+  for (; i + 4 * W <= n; i += 4 * W)
+    for (int j = 0; j < 4; ++j) {
+      V va, vb;
+      std::memcpy(&va, a + i + j * W, sizeof(V));
+      std::memcpy(&vb, b + i + j * W, sizeof(V));
+      acc[j] += va * vb;
+    }
+  for (; i + W <= n; i += W) {
+    V va, vb;
+    std::memcpy(&va, a + i, sizeof(V));
+    std::memcpy(&vb, b + i, sizeof(V));
+    acc[0] += va * vb;
+  }
+  const V total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+  T sum = 0;
+  for (int k = 0; k < W; ++k) sum += total[k];
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+// Odd reflection about the end samples (2·x[0] − x[−i]), reflected index clamped into the signal.
+template <class T>
+T extended(std::span<const T> x, int64_t i) {
+  const int64_t n = static_cast<int64_t>(x.size());
+  if (i < 0) {
+    const int64_t j = std::min<int64_t>(-i, n - 1);
+    return 2 * x[0] - x[static_cast<size_t>(j)];
+  }
+  if (i >= n) {
+    const int64_t j = std::max<int64_t>(2 * (n - 1) - i, 0);
+    return 2 * x[static_cast<size_t>(n - 1)] - x[static_cast<size_t>(j)];
+  }
+  return x[static_cast<size_t>(i)];
+}
+
+// Two dot products of n (a multiple of W) taps at once: twice the independent chains per loop and one
+// shared horizontal reduction, which matters because n is only ~100.
+template <class V, class T, int W>
+[[gnu::always_inline]] inline void dot_pair(const T* a0, const T* b0, const T* a1, const T* b1, size_t n, T& out0,
+                                            T& out1) {
+  V acc[4] = {};
+  size_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W)
+    for (int j = 0; j < 2; ++j) {
+      V va, vb, vc, vd;
+      std::memcpy(&va, a0 + i + j * W, sizeof(V));
+      std::memcpy(&vb, b0 + i + j * W, sizeof(V));
+      std::memcpy(&vc, a1 + i + j * W, sizeof(V));
+      std::memcpy(&vd, b1 + i + j * W, sizeof(V));
+      acc[j] += va * vb;
+      acc[2 + j] += vc * vd;
+    }
+  for (; i + W <= n; i += W) {
+    V va, vb, vc, vd;
+    std::memcpy(&va, a0 + i, sizeof(V));
+    std::memcpy(&vb, b0 + i, sizeof(V));
+    std::memcpy(&vc, a1 + i, sizeof(V));
+    std::memcpy(&vd, b1 + i, sizeof(V));
+    acc[0] += va * vb;
+    acc[2] += vc * vd;
+  }
+  const V s0 = acc[0] + acc[1], s1 = acc[2] + acc[3];
+  T sum0 = 0, sum1 = 0;
+  for (int k = 0; k < W; ++k) {
+    sum0 += s0[k];
+    sum1 += s1[k];
+  }
+  out0 = sum0;
+  out1 = sum1;
+}
+
+template <class V, class T, int W>
+[[gnu::always_inline]] inline void polyphase(const T* bank, size_t taps_per_phase, size_t half_len, int64_t up,
+                                             int64_t down, std::span<const T> x, std::span<T> y) {
+  const int64_t n = static_cast<int64_t>(x.size());
+  const int64_t k = static_cast<int64_t>(taps_per_phase);
+  std::vector<T> edge(taps_per_phase);
+  // Output m sits at t = m·down + half_len on the upsampled grid: phase t % up, newest input t / up.
+  // Both advance incrementally (no division per sample).
+  const int64_t step_last = down / up, step_phase = down % up;
+  int64_t phase = static_cast<int64_t>(half_len) % up, last = static_cast<int64_t>(half_len) / up;
+  auto advance = [&] {
+    phase += step_phase;
+    last += step_last;
+    if (phase >= up) {
+      phase -= up;
+      ++last;
+    }
+  };
+  auto single = [&](size_t m) {
+    const int64_t first = last - k + 1;
+    const T* taps = bank + static_cast<size_t>(phase) * taps_per_phase;
+    if (first >= 0 && last < n) {
+      y[m] = dot_vec<V, T, W>(taps, x.data() + first, taps_per_phase);
+    } else {
+      for (int64_t r = 0; r < k; ++r) edge[static_cast<size_t>(r)] = extended(x, first + r);
+      y[m] = dot_vec<V, T, W>(taps, edge.data(), taps_per_phase);
+    }
+  };
+  size_t m = 0;
+  // Leading edge one by one, then the interior in pairs, then the trailing edge.
+  for (; m < y.size() && last - k + 1 < 0; ++m, advance()) single(m);
+  for (; m + 1 < y.size(); m += 2) {
+    const int64_t phase0 = phase, last0 = last;
+    advance();
+    if (last >= n) {  // second output needs the trailing edge
+      phase = phase0;
+      last = last0;
+      break;
+    }
+    const T* taps0 = bank + static_cast<size_t>(phase0) * taps_per_phase;
+    const T* taps1 = bank + static_cast<size_t>(phase) * taps_per_phase;
+    dot_pair<V, T, W>(taps0, x.data() + (last0 - k + 1), taps1, x.data() + (last - k + 1), taps_per_phase, y[m],
+                      y[m + 1]);
+    advance();
+  }
+  for (; m < y.size(); ++m, advance()) single(m);
+}
+
+// Instruction set chosen once per call: AVX-512, AVX2/FMA or the SSE2 baseline.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"))) void run_avx512(const double* bank, size_t taps_per_phase,
+                                                                  size_t half_len, int64_t up, int64_t down,
+                                                                  std::span<const double> x, std::span<double> y) {
+  polyphase<v8d, double, 8>(bank, taps_per_phase, half_len, up, down, x, y);
+}
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"))) void run_avx512(const float* bank, size_t taps_per_phase,
+                                                                  size_t half_len, int64_t up, int64_t down,
+                                                                  std::span<const float> x, std::span<float> y) {
+  polyphase<v16f, float, 16>(bank, taps_per_phase, half_len, up, down, x, y);
+}
+__attribute__((target("avx2,fma"))) void run_avx2(const double* bank, size_t taps_per_phase, size_t half_len,
+                                                        int64_t up, int64_t down, std::span<const double> x,
+                                                        std::span<double> y) {
+  polyphase<v4d, double, 4>(bank, taps_per_phase, half_len, up, down, x, y);
+}
+__attribute__((target("avx2,fma"))) void run_avx2(const float* bank, size_t taps_per_phase, size_t half_len,
+                                                        int64_t up, int64_t down, std::span<const float> x,
+                                                        std::span<float> y) {
+  polyphase<v8f, float, 8>(bank, taps_per_phase, half_len, up, down, x, y);
+}
+template <class T>
+void run_polyphase(const T* bank, size_t taps_per_phase, size_t half_len, int64_t up, int64_t down,
+                   std::span<const T> x, std::span<T> y) {
+  static const int level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")
+                               ? 2
+                               : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0);
+  if (level == 2) return run_avx512(bank, taps_per_phase, half_len, up, down, x, y);
+  if (level == 1) return run_avx2(bank, taps_per_phase, half_len, up, down, x, y);
+  if constexpr (std::is_same_v<T, float>) polyphase<v8f, float, 8>(bank, taps_per_phase, half_len, up, down, x, y);
+  else polyphase<v4d, double, 4>(bank, taps_per_phase, half_len, up, down, x, y);
+}
+
+}  // namespace
+
+Rational rational_approximation(double ratio, double rel_tolerance, int64_t max_term) {
+  if (!std::isfinite(ratio) || ratio <= 0)
+    throw Error("", "ratio", "resampling ratio must be finite and positive, got " + std::to_string(ratio));
+  if (!(rel_tolerance >= 0) || rel_tolerance >= 0.5)
+    throw Error("", "rel_tolerance", "must be in [0, 0.5), got " + std::to_string(rel_tolerance));
+  const long double r = ratio;
+  int64_t p = 0, q = 0;
+  if (!simplest_fraction(r * (1 - static_cast<long double>(rel_tolerance)),
+                         r * (1 + static_cast<long double>(rel_tolerance)), max_term, 0, p, q))
+    throw Error("", "rel_tolerance",
+                "no fraction up/down with terms <= " + std::to_string(max_term) + " approximates " +
+                    std::to_string(ratio) + " within relative " + std::to_string(rel_tolerance) +
+                    "; loosen the tolerance");
+  return {p, q};
+}
+
+Resampler::Resampler(double fs_in_hz, double fs_out_hz, const ResampleOptions& options) : fs_in_hz_(fs_in_hz) {
+  if (!std::isfinite(fs_in_hz) || fs_in_hz <= 0)
+    throw Error("", "fs_in_hz", "input sampling rate must be finite and positive, got " + std::to_string(fs_in_hz));
+  if (!std::isfinite(fs_out_hz) || fs_out_hz <= 0)
+    throw Error("", "fs_out_hz", "output sampling rate must be finite and positive, got " + std::to_string(fs_out_hz));
+  if (!(options.passband_fraction > 0 && options.passband_fraction < options.stopband_fraction &&
+        options.stopband_fraction <= 2.0))
+    throw Error("", "passband_fraction/stopband_fraction", "need 0 < passband < stopband <= 2");
+  if (!(options.stopband_attenuation_db >= 21 && options.stopband_attenuation_db <= 200))
+    throw Error("", "stopband_attenuation_db", "must be within [21, 200] dB");
+  const Rational ratio = rational_approximation(fs_out_hz / fs_in_hz, options.rel_tolerance);
+  up_ = ratio.up;
+  down_ = ratio.down;
+  if (up_ == down_) return;  // identity: copy
+
+  const double fs_up_hz = fs_in_hz * static_cast<double>(up_);
+  const double nyquist_hz = 0.5 * std::min(fs_in_hz, this->fs_out_hz());
+  passband_hz_ = options.passband_fraction * nyquist_hz;
+  stopband_hz_ = options.stopband_fraction * nyquist_hz;
+  const double transition = (stopband_hz_ - passband_hz_) / fs_up_hz;  // cycles per sample
+  const double cutoff = 0.5 * (stopband_hz_ + passband_hz_) / fs_up_hz;
+  const double a_db = options.stopband_attenuation_db;
+  const double taps_real = std::ceil((a_db - 7.95) / (14.36 * transition)) + 1;
+  if (taps_real > 5e7)
+    throw Error("", "rel_tolerance",
+                "resampling " + std::to_string(fs_in_hz) + " -> " + std::to_string(fs_out_hz) + " Hz as " +
+                    std::to_string(up_) + "/" + std::to_string(down_) + " needs a filter of " +
+                    std::to_string(taps_real) + " taps; loosen the tolerance or the transition band");
+  half_len_ = static_cast<size_t>(taps_real) / 2;
+  n_taps_ = 2 * half_len_ + 1;
+  const double beta = kaiser_beta(a_db);
+  const double i0_beta = bessel_i0(beta);
+  std::vector<double> h(n_taps_);
+  for (size_t i = 0; i < n_taps_; ++i) {
+    const double k = static_cast<double>(i) - static_cast<double>(half_len_);
+    const double arg = 2 * cutoff * k;
+    const double sinc = k == 0 ? 1.0 : std::sin(M_PI * arg) / (M_PI * arg);
+    const double u = k / static_cast<double>(half_len_);
+    const double window = bessel_i0(beta * std::sqrt(std::max(0.0, 1 - u * u))) / i0_beta;
+    h[i] = 2 * cutoff * sinc * window;
+  }
+  const size_t up = static_cast<size_t>(up_);
+  // Rounded up to a multiple of 16 (SIMD width); the extra leading taps are zero.
+  taps_per_phase_ = ((n_taps_ + up - 1) / up + 15) / 16 * 16;
+  bank_.assign(up * taps_per_phase_, 0.0);
+  for (size_t p = 0; p < up; ++p) {
+    // Each phase normalised to DC gain exactly 1 (the whole filter's sum is then `up`), so a constant
+    // comes out exactly constant instead of with a ripple-sized pattern repeating every `up` outputs.
+    double phase_sum = 0;
+    for (size_t i = p; i < n_taps_; i += up) phase_sum += h[i];
+    for (size_t j = 0; j < taps_per_phase_; ++j) {
+      const size_t i = p + j * up;
+      if (i < n_taps_) bank_[p * taps_per_phase_ + (taps_per_phase_ - 1 - j)] = h[i] / phase_sum;
+    }
+  }
+  bank_float_.assign(bank_.begin(), bank_.end());
+}
+
+size_t Resampler::output_length(size_t n_in) const {
+  const auto n = static_cast<unsigned __int128>(n_in);
+  const auto up = static_cast<unsigned __int128>(up_), down = static_cast<unsigned __int128>(down_);
+  return static_cast<size_t>((n * up + down - 1) / down);
+}
+
+void Resampler::process(std::span<const double> x, std::span<double> y) const {
+  if (y.size() != output_length(x.size()))
+    throw Error("", "y", "output span must hold " + std::to_string(output_length(x.size())) + " samples");
+  require_finite(x, "x");
+  if (up_ == down_) {
+    std::copy(x.begin(), x.end(), y.begin());
+    return;
+  }
+  run_polyphase(bank_.data(), taps_per_phase_, half_len_, up_, down_, x, y);
+}
+
+void Resampler::process(std::span<const float> x, std::span<float> y) const {
+  if (y.size() != output_length(x.size()))
+    throw Error("", "y", "output span must hold " + std::to_string(output_length(x.size())) + " samples");
+  require_finite(x, "x");
+  if (up_ == down_) {
+    std::copy(x.begin(), x.end(), y.begin());
+    return;
+  }
+  run_polyphase(bank_float_.data(), taps_per_phase_, half_len_, up_, down_, x, y);
+}
+
+std::vector<double> Resampler::process(std::span<const double> x) const {
+  std::vector<double> y(output_length(x.size()));
+  process(x, std::span<double>(y));
+  return y;
+}
+
+std::vector<float> Resampler::process(std::span<const float> x) const {
+  std::vector<float> y(output_length(x.size()));
+  process(x, std::span<float>(y));
+  return y;
+}
+
+std::vector<double> resample(std::span<const double> x, double fs_in_hz, double fs_out_hz,
+                             const ResampleOptions& options) {
+  return Resampler(fs_in_hz, fs_out_hz, options).process(x);
+}
+
+std::vector<float> resample(std::span<const float> x, double fs_in_hz, double fs_out_hz,
+                            const ResampleOptions& options) {
+  return Resampler(fs_in_hz, fs_out_hz, options).process(x);
+}
+
+}  // namespace psgkit

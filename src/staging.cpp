@@ -1,0 +1,531 @@
+// Sleep staging inference: design features, XGBoost prediction, HMM smoothing, model files.
+#include "psgkit/staging.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "psgkit/error.hpp"
+#include "psgkit/io.hpp"
+#include "staging_internal.hpp"
+
+namespace psgkit {
+
+namespace staging_detail {
+
+const std::vector<std::string>& timedomain_channel_features() {
+  static const std::vector<std::string> names = {
+      "std",        "iqr",         "skew",           "kurtosis",        "zero_crossings",
+      "hjorth_mobility", "hjorth_complexity", "higuchi_fd", "petrosian_fd", "hist_entropy_5",
+      "hist_entropy_10", "hist_entropy_30", "hist_entropy_60"};
+  return names;
+}
+
+const std::vector<std::string>& bandpower_channel_features() {
+  static const std::vector<std::string> names = {"delta_psd", "theta_psd", "alpha_psd", "beta_psd",
+                                                 "gamma_psd", "var",       "mobility"};
+  return names;
+}
+
+const std::vector<std::string>& channel_features(const std::string& recipe) {
+  if (recipe == kTimedomainRecipe) return timedomain_channel_features();
+  if (recipe == kBandpowerRecipe) return bandpower_channel_features();
+  throw Error("", "recipe", "unknown feature recipe '" + recipe + "'");
+}
+
+namespace {
+
+constexpr int kCentredHalfEpochs = 7;  // 15-epoch (7.5 min) triangular window, as YASA
+constexpr int kPastEpochs = 4;         // 2 min: the current and 3 previous epochs
+constexpr int kSdHalfEpochs = 5;       // 5.5 min
+const char* const kBandNames[] = {"delta", "theta", "alpha", "beta", "gamma"};
+
+// Base (transformed) feature names of one channel.
+std::vector<std::string> base_names(const std::string& recipe) {
+  std::vector<std::string> out;
+  if (recipe == kTimedomainRecipe) {
+    for (const auto& f : timedomain_channel_features())
+      out.push_back(f == "std" || f == "iqr" ? "ln_" + f : f);
+  } else {
+    for (const auto& f : bandpower_channel_features()) out.push_back(f == "mobility" ? f : "ln_" + f);
+    for (const char* band : kBandNames) out.push_back(std::string("ln_rel_") + band);
+  }
+  return out;
+}
+
+double safe_log(double x) { return x > 0 ? std::log(x) : std::numeric_limits<double>::quiet_NaN(); }
+
+// Transformed base features of one channel for every row: rows x base_names(recipe).size().
+std::vector<double> base_features(const FeatureTable& table, const std::string& recipe, const std::string& prefix) {
+  const auto& names = channel_features(recipe);
+  std::vector<int> cols;
+  for (const auto& name : names) {
+    const std::string col = prefix + "_" + name;
+    const int c = table.column(col);
+    if (c < 0) throw Error("", col, "the feature table has no column '" + col + "' (needed by the " + recipe + " staging model)");
+    cols.push_back(c);
+  }
+  const size_t n_base = base_names(recipe).size();
+  std::vector<double> out(table.rows() * n_base);
+  for (size_t r = 0; r < table.rows(); ++r) {
+    double* row = &out[r * n_base];
+    if (recipe == kTimedomainRecipe) {
+      for (size_t k = 0; k < names.size(); ++k) {
+        const double v = table.at(r, static_cast<size_t>(cols[k]));
+        row[k] = (k < 2) ? safe_log(v) : v;  // std, iqr
+      }
+    } else {
+      double band_sum = 0;
+      for (size_t k = 0; k < 5; ++k) band_sum += table.at(r, static_cast<size_t>(cols[k]));
+      for (size_t k = 0; k < 6; ++k) row[k] = safe_log(table.at(r, static_cast<size_t>(cols[k])));
+      row[6] = table.at(r, static_cast<size_t>(cols[6]));
+      for (size_t k = 0; k < 5; ++k) row[7 + k] = safe_log(table.at(r, static_cast<size_t>(cols[k])) / band_sum);
+    }
+  }
+  return out;
+}
+
+// Quantile with linear interpolation between order statistics (position q (n-1)); NaN ignored.
+double quantile_sorted(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return std::numeric_limits<double>::quiet_NaN();
+  const double pos = q * static_cast<double>(sorted.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(lo + 1, sorted.size() - 1);
+  return sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
+}
+
+}  // namespace
+
+std::vector<std::string> design_feature_names(const DesignSpec& spec) {
+  const auto base = base_names(spec.recipe);
+  std::vector<std::string> out;
+  auto add_block = [&](const std::string& suffix) {
+    for (const auto& slot : spec.slots)
+      for (const auto& b : base) out.push_back(slot + "_" + b + suffix);
+  };
+  if (spec.raw) add_block("");
+  add_block("_z");
+  if (spec.centered) add_block("_z_c7.5min");
+  if (spec.past) add_block("_z_p2min");
+  if (spec.centered_sd) add_block("_z_sd5.5min");
+  return out;
+}
+
+std::vector<float> build_design(const FeatureTable& table, const DesignSpec& spec,
+                                const std::vector<std::string>& prefixes, const std::vector<long>& epoch_index) {
+  if (prefixes.size() != spec.slots.size())
+    throw Error("", "channels", "the model needs " + std::to_string(spec.slots.size()) + " channel(s), got " +
+                                    std::to_string(prefixes.size()));
+  const size_t rows = table.rows();
+  const size_t n_base = base_names(spec.recipe).size();
+  const size_t n_slot_cols = n_base * spec.slots.size();
+  const size_t n_blocks = 1 + spec.raw + spec.centered + spec.past + spec.centered_sd;
+  const size_t n_cols = n_blocks * n_slot_cols;
+  std::vector<float> design(rows * n_cols, std::numeric_limits<float>::quiet_NaN());
+  std::vector<double> column(rows), z(rows), sorted;
+  for (size_t s = 0; s < spec.slots.size(); ++s) {
+    const std::vector<double> base = base_features(table, spec.recipe, prefixes[s]);
+    for (size_t k = 0; k < n_base; ++k) {
+      for (size_t r = 0; r < rows; ++r) column[r] = base[r * n_base + k];
+      sorted.clear();
+      for (double v : column)
+        if (std::isfinite(v)) sorted.push_back(v);
+      std::sort(sorted.begin(), sorted.end());
+      const double median = quantile_sorted(sorted, 0.5);
+      double iqr = quantile_sorted(sorted, 0.75) - quantile_sorted(sorted, 0.25);
+      if (!(iqr > 0)) iqr = 1.0;  // constant feature over the recording: centre only
+      for (size_t r = 0; r < rows; ++r) z[r] = (column[r] - median) / iqr;
+
+      size_t block = 0;
+      const size_t col_in_block = s * n_base + k;
+      auto put = [&](size_t r, double v) {
+        design[r * n_cols + block * n_slot_cols + col_in_block] = static_cast<float>(v);
+      };
+      if (spec.raw) {
+        for (size_t r = 0; r < rows; ++r) put(r, column[r]);
+        ++block;
+      }
+      for (size_t r = 0; r < rows; ++r) put(r, z[r]);
+      ++block;
+      // Windows in recording time: two pointers over the increasing epoch indices.
+      auto windowed = [&](long before, long after, auto&& weight_of, bool sd) {
+        size_t lo = 0, hi = 0;
+        for (size_t r = 0; r < rows; ++r) {
+          while (epoch_index[lo] < epoch_index[r] - before) ++lo;
+          while (hi < rows && epoch_index[hi] <= epoch_index[r] + after) ++hi;
+          double sw = 0, swx = 0, swxx = 0;
+          for (size_t j = lo; j < hi; ++j) {
+            if (!std::isfinite(z[j])) continue;
+            const double w = weight_of(epoch_index[j] - epoch_index[r]);
+            sw += w;
+            swx += w * z[j];
+            swxx += w * z[j] * z[j];
+          }
+          double v = std::numeric_limits<double>::quiet_NaN();
+          if (sw > 0) {
+            const double mean = swx / sw;
+            v = sd ? std::sqrt(std::max(0.0, swxx / sw - mean * mean)) : mean;
+          }
+          put(r, v);
+        }
+        ++block;
+      };
+      if (spec.centered)
+        windowed(kCentredHalfEpochs, kCentredHalfEpochs,
+                 [](long d) { return 1.0 - static_cast<double>(std::labs(d)) / (kCentredHalfEpochs + 1); }, false);
+      if (spec.past) windowed(kPastEpochs - 1, 0, [](long) { return 1.0; }, false);
+      if (spec.centered_sd) windowed(kSdHalfEpochs, kSdHalfEpochs, [](long) { return 1.0; }, true);
+    }
+  }
+  return design;
+}
+
+void xgb_check(int rc, const std::string& file) {
+  if (rc != 0) throw Error(file, "xgboost", XGBGetLastError());
+}
+
+DMatrix::DMatrix(const float* values, size_t rows, size_t cols) {
+  xgb_check(XGDMatrixCreateFromMat(values, rows, cols, std::numeric_limits<float>::quiet_NaN(), &handle), "");
+}
+DMatrix::~DMatrix() {
+  if (handle) XGDMatrixFree(handle);
+}
+
+Booster::Booster(const DMatrix* train) {
+  DMatrixHandle dm[1] = {train ? train->handle : nullptr};
+  xgb_check(XGBoosterCreate(dm, train ? 1 : 0, &handle), "");
+  set("nthread", "1");  // deterministic and no thread pool spin-up for a single night
+  set("verbosity", "0");
+}
+Booster::~Booster() {
+  if (handle) XGBoosterFree(handle);
+}
+void Booster::set(const std::string& key, const std::string& value) {
+  xgb_check(XGBoosterSetParam(handle, key.c_str(), value.c_str()), "");
+}
+std::vector<float> Booster::predict(const float* values, size_t rows, size_t cols) const {
+  if (rows == 0) return {};
+  DMatrix dm(values, rows, cols);
+  bst_ulong n = 0;
+  const float* out = nullptr;
+  xgb_check(XGBoosterPredict(handle, dm.handle, 0, 0, 0, &n, &out), "");
+  if (n != rows * kNumSleepStages) throw Error("", "xgboost", "unexpected prediction size " + std::to_string(n));
+  return std::vector<float>(out, out + n);
+}
+
+}  // namespace staging_detail
+
+using namespace staging_detail;
+
+std::string_view to_string(StagingModelId id) {
+  switch (id) {
+    case StagingModelId::EegEog: return "a";
+    case StagingModelId::Eeg2: return "b";
+    case StagingModelId::Eeg1: return "c";
+    case StagingModelId::Bandpower: return "d";
+  }
+  return "?";
+}
+
+std::optional<StagingModelId> parse_staging_model_id(std::string_view text) {
+  if (text == "a" || text == "eeg-eog") return StagingModelId::EegEog;
+  if (text == "b" || text == "eeg2") return StagingModelId::Eeg2;
+  if (text == "c" || text == "eeg1") return StagingModelId::Eeg1;
+  if (text == "d" || text == "bandpower") return StagingModelId::Bandpower;
+  return std::nullopt;
+}
+
+std::string staging_model_file_name(StagingModelId id) {
+  switch (id) {
+    case StagingModelId::EegEog: return "staging-a-eeg-eog.ubj";
+    case StagingModelId::Eeg2: return "staging-b-eeg2.ubj";
+    case StagingModelId::Eeg1: return "staging-c-eeg1.ubj";
+    case StagingModelId::Bandpower: return "staging-d-bandpower.ubj";
+  }
+  return {};
+}
+
+std::filesystem::path staging_model_dir() {
+  const std::string probe = staging_model_file_name(StagingModelId::EegEog);
+  if (const char* env = std::getenv("PSGKIT_MODEL_DIR"); env && *env) {
+    if (!std::filesystem::exists(std::filesystem::path(env) / probe))
+      throw Error(env, "PSGKIT_MODEL_DIR", "no staging model " + probe + " in this folder");
+    return env;
+  }
+  const std::filesystem::path source = std::filesystem::path(PSGKIT_SOURCE_DATA_DIR) / "models";
+  const std::filesystem::path installed = std::filesystem::path(PSGKIT_DATA_DIR) / "models";
+  for (const auto& dir : {source, installed})
+    if (std::filesystem::exists(dir / probe)) return dir;
+  throw Error(probe, "model folder",
+              "no staging models found in " + source.string() + " or " + installed.string() +
+                  " (set PSGKIT_MODEL_DIR, or rebuild them with `psgkit train`)");
+}
+
+// ---- HMM ----
+
+std::vector<long> epoch_indices(const std::vector<double>& onset_s, double epoch_s) {
+  std::vector<long> out(onset_s.size());
+  for (size_t i = 0; i < onset_s.size(); ++i) {
+    const double pos = (onset_s[i] - onset_s[0]) / epoch_s;
+    out[i] = std::lround(pos);
+    if (std::abs(pos - static_cast<double>(out[i])) * epoch_s > 1.0)
+      throw Error("", "onset_s", "row " + std::to_string(i + 1) + ": onset " + format_double(onset_s[i]) +
+                                     " s is not on the " + format_double(epoch_s) + "-s epoch grid of the first row");
+    if (i > 0 && out[i] <= out[i - 1])
+      throw Error("", "onset_s", "row " + std::to_string(i + 1) + ": onsets must increase by at least one epoch");
+  }
+  return out;
+}
+
+namespace {
+using Matrix5 = std::array<std::array<double, kNumSleepStages>, kNumSleepStages>;
+
+Matrix5 multiply(const Matrix5& a, const Matrix5& b) {
+  Matrix5 c{};
+  for (int i = 0; i < kNumSleepStages; ++i)
+    for (int k = 0; k < kNumSleepStages; ++k)
+      for (int j = 0; j < kNumSleepStages; ++j) c[i][j] += a[i][k] * b[k][j];
+  return c;
+}
+
+// transition^steps, cached per step count (gaps repeat: mostly 1 and 2).
+class TransitionPowers {
+ public:
+  explicit TransitionPowers(const Matrix5& a) : a_(a) {}
+  const Matrix5& power(long steps) {
+    auto it = cache_.find(steps);
+    if (it != cache_.end()) return it->second;
+    Matrix5 result{}, base = a_;
+    for (int i = 0; i < kNumSleepStages; ++i) result[i][i] = 1.0;
+    for (long e = steps; e > 0; e >>= 1) {
+      if (e & 1) result = multiply(result, base);
+      base = multiply(base, base);
+    }
+    return cache_.emplace(steps, result).first->second;
+  }
+
+ private:
+  Matrix5 a_;
+  std::map<long, Matrix5> cache_;
+};
+
+void normalise(std::array<double, kNumSleepStages>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  if (!(s > 0) || !std::isfinite(s)) {
+    v.fill(1.0 / kNumSleepStages);
+    return;
+  }
+  for (double& x : v) x /= s;
+}
+}  // namespace
+
+std::vector<StageProbabilities> hmm_posterior(const std::vector<StageProbabilities>& proba,
+                                              const std::vector<long>& epoch_index, const StagingHmm& hmm) {
+  const size_t n = proba.size();
+  if (epoch_index.size() != n) throw Error("", "epoch_index", "needs one epoch index per probability row");
+  for (size_t t = 1; t < n; ++t)
+    if (epoch_index[t] <= epoch_index[t - 1]) throw Error("", "epoch_index", "must be strictly increasing");
+  for (double p : hmm.prior)
+    if (!(p > 0)) throw Error("", "prior", "HMM class priors must be positive");
+  TransitionPowers powers(hmm.transition);
+  using Vec = std::array<double, kNumSleepStages>;
+  std::vector<Vec> emission(n), alpha(n), beta(n);
+  for (size_t t = 0; t < n; ++t)
+    for (int s = 0; s < kNumSleepStages; ++s)
+      emission[t][s] = std::pow(static_cast<double>(proba[t][s]), hmm.evidence_exponent) /
+                       std::pow(hmm.prior[s], hmm.prior_exponent);
+  for (size_t t = 0; t < n; ++t) {
+    Vec a{};
+    if (t == 0) {
+      for (int s = 0; s < kNumSleepStages; ++s) a[s] = hmm.prior[s];
+    } else {
+      const Matrix5& m = powers.power(epoch_index[t] - epoch_index[t - 1]);
+      for (int i = 0; i < kNumSleepStages; ++i)
+        for (int j = 0; j < kNumSleepStages; ++j) a[j] += alpha[t - 1][i] * m[i][j];
+    }
+    for (int s = 0; s < kNumSleepStages; ++s) a[s] *= emission[t][s];
+    normalise(a);
+    alpha[t] = a;
+  }
+  for (size_t t = n; t-- > 0;) {
+    Vec b{};
+    if (t + 1 == n) {
+      b.fill(1.0);
+    } else {
+      const Matrix5& m = powers.power(epoch_index[t + 1] - epoch_index[t]);
+      for (int i = 0; i < kNumSleepStages; ++i)
+        for (int j = 0; j < kNumSleepStages; ++j) b[i] += m[i][j] * emission[t + 1][j] * beta[t + 1][j];
+    }
+    normalise(b);
+    beta[t] = b;
+  }
+  std::vector<StageProbabilities> out(n);
+  for (size_t t = 0; t < n; ++t) {
+    Vec g{};
+    for (int s = 0; s < kNumSleepStages; ++s) g[s] = alpha[t][s] * beta[t][s];
+    normalise(g);
+    for (int s = 0; s < kNumSleepStages; ++s) out[t][s] = static_cast<float>(g[s]);
+  }
+  return out;
+}
+
+// ---- Results ----
+
+Hypnogram StagedEpochs::to_hypnogram() const {
+  Hypnogram h;
+  h.epoch_s = 30.0;
+  if (onset_s.empty()) return h;
+  h.start_s = onset_s.front();
+  const std::vector<long> idx = epoch_indices(onset_s, h.epoch_s);
+  const size_t n = static_cast<size_t>(idx.back()) + 1;
+  h.stages.assign(n, Stage::UNS);
+  StageProbabilities uniform;
+  uniform.fill(1.0f / kNumSleepStages);
+  h.probabilities.assign(n, uniform);
+  for (size_t i = 0; i < idx.size(); ++i) {
+    h.stages[static_cast<size_t>(idx[i])] = stages[i];
+    h.probabilities[static_cast<size_t>(idx[i])] = probabilities[i];
+  }
+  return h;
+}
+
+std::string staged_epochs_csv(const StagedEpochs& staged) {
+  const std::vector<long> idx = epoch_indices(staged.onset_s, 30.0);
+  std::string out = "epoch,onset_s,stage,confidence,p_W,p_N1,p_N2,p_N3,p_REM\n";
+  for (size_t i = 0; i < staged.onset_s.size(); ++i) {
+    const auto& p = staged.probabilities[i];
+    out += std::to_string(idx[i]) + ',' + format_double(staged.onset_s[i]) + ',' + std::string(to_string(staged.stages[i]));
+    out += ',' + format_double(*std::max_element(p.begin(), p.end()));
+    for (float v : p) out += ',' + format_double(v);
+    out += '\n';
+  }
+  return out;
+}
+
+void write_staged_epochs_csv(const std::filesystem::path& path, const StagedEpochs& staged) {
+  write_file_atomic(path, staged_epochs_csv(staged));
+}
+
+// ---- Model ----
+
+struct StagingModel::Impl {
+  std::filesystem::path path;
+  StagingModelId id = StagingModelId::EegEog;
+  DesignSpec spec;
+  std::vector<std::string> channel_features;
+  StagingHmm hmm;
+  size_t n_features = 0;
+  Booster booster;
+};
+
+StagingModel::StagingModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+StagingModel::StagingModel(StagingModel&&) noexcept = default;
+StagingModel& StagingModel::operator=(StagingModel&&) noexcept = default;
+StagingModel::~StagingModel() = default;
+
+StagingModel StagingModel::load(const std::filesystem::path& file) {
+  if (!std::filesystem::is_regular_file(file))
+    throw Error(file.string(), "model file", "staging model file not found (rebuild with `psgkit train`)");
+  auto impl = std::make_unique<Impl>();
+  impl->path = file;
+  if (XGBoosterLoadModel(impl->booster.handle, file.string().c_str()) != 0)
+    throw Error(file.string(), "model file", std::string("not an XGBoost model: ") + XGBGetLastError());
+  impl->booster.set("nthread", "1");
+  const char* meta_text = nullptr;
+  int success = 0;
+  xgb_check(XGBoosterGetAttr(impl->booster.handle, kMetaAttribute, &meta_text, &success), file.string());
+  if (!success || !meta_text) throw Error(file.string(), kMetaAttribute, "not a psgkit staging model (no metadata)");
+  try {
+    const auto meta = nlohmann::json::parse(meta_text);
+    if (meta.at("format").get<std::string>() != kFormat)
+      throw Error(file.string(), "format", "unsupported staging model format " + meta.at("format").dump());
+    const auto id = parse_staging_model_id(meta.at("id").get<std::string>());
+    if (!id) throw Error(file.string(), "id", "unknown model id " + meta.at("id").dump());
+    impl->id = *id;
+    impl->spec.recipe = meta.at("recipe").get<std::string>();
+    impl->spec.slots = meta.at("slots").get<std::vector<std::string>>();
+    const auto& design = meta.at("design");
+    impl->spec.raw = design.at("raw").get<bool>();
+    impl->spec.centered = design.at("centered").get<bool>();
+    impl->spec.past = design.at("past").get<bool>();
+    impl->spec.centered_sd = design.at("centered_sd").get<bool>();
+    impl->channel_features = staging_detail::channel_features(impl->spec.recipe);
+    impl->n_features = design_feature_names(impl->spec).size();
+    if (meta.at("n_features").get<size_t>() != impl->n_features)
+      throw Error(file.string(), "n_features", "design has " + std::to_string(impl->n_features) + " columns, model expects " +
+                                                   meta.at("n_features").dump());
+    const auto& hmm = meta.at("hmm");
+    impl->hmm.evidence_exponent = hmm.at("evidence_exponent").get<double>();
+    impl->hmm.prior_exponent = hmm.at("prior_exponent").get<double>();
+    for (int i = 0; i < kNumSleepStages; ++i) {
+      impl->hmm.prior[i] = hmm.at("prior").at(i).get<double>();
+      for (int j = 0; j < kNumSleepStages; ++j) impl->hmm.transition[i][j] = hmm.at("transition").at(i).at(j).get<double>();
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(file.string(), kMetaAttribute, std::string("bad staging metadata: ") + e.what());
+  }
+  return StagingModel(std::move(impl));
+}
+
+StagingModel StagingModel::load(StagingModelId id) { return load(staging_model_dir() / staging_model_file_name(id)); }
+
+const std::filesystem::path& StagingModel::path() const { return impl_->path; }
+const std::string& StagingModel::recipe() const { return impl_->spec.recipe; }
+const std::vector<std::string>& StagingModel::channel_slots() const { return impl_->spec.slots; }
+const std::vector<std::string>& StagingModel::channel_features() const { return impl_->channel_features; }
+const StagingHmm& StagingModel::hmm() const { return impl_->hmm; }
+
+std::vector<StageProbabilities> StagingModel::predict_proba(const FeatureTable& table, const StagingOptions& options) const {
+  std::vector<std::string> prefixes = options.channels;
+  if (prefixes.empty()) {
+    prefixes = impl_->spec.slots;
+    if (prefixes == std::vector<std::string>{"eeg"}) prefixes = {"fpz_cz"};
+  }
+  const std::vector<long> idx = epoch_indices(table.onset_s);
+  const std::vector<float> design = build_design(table, impl_->spec, prefixes, idx);
+  const std::vector<float> flat = impl_->booster.predict(design.data(), table.rows(), impl_->n_features);
+  std::vector<StageProbabilities> out(table.rows());
+  for (size_t r = 0; r < table.rows(); ++r)
+    for (int s = 0; s < kNumSleepStages; ++s) out[r][s] = flat[r * kNumSleepStages + s];
+  return out;
+}
+
+StagedEpochs StagingModel::stage_rows(const FeatureTable& table, const StagingOptions& options) const {
+  StagedEpochs out;
+  out.onset_s = table.onset_s;
+  out.probabilities = predict_proba(table, options);
+  if (options.hmm) out.probabilities = hmm_posterior(out.probabilities, epoch_indices(table.onset_s), impl_->hmm);
+  out.stages.reserve(table.rows());
+  for (const auto& p : out.probabilities)
+    out.stages.push_back(static_cast<Stage>(std::max_element(p.begin(), p.end()) - p.begin()));
+  return out;
+}
+
+Hypnogram StagingModel::stage(const FeatureTable& table, const StagingOptions& options) const {
+  return stage_rows(table, options).to_hypnogram();
+}
+
+StagingModelId detect_staging_model(const FeatureTable& table) {
+  auto has_channel = [&](const std::string& prefix, const std::vector<std::string>& names) {
+    for (const auto& n : names)
+      if (table.column(prefix + "_" + n) < 0) return false;
+    return true;
+  };
+  const auto& td = timedomain_channel_features();
+  const bool fpz = has_channel("fpz_cz", td), pz = has_channel("pz_oz", td), eog = has_channel("eog", td);
+  if (fpz && pz && eog) return StagingModelId::EegEog;
+  if (fpz && pz) return StagingModelId::Eeg2;
+  if (fpz || pz) return StagingModelId::Eeg1;
+  const auto& bp = bandpower_channel_features();
+  if (has_channel("fpz_cz", bp) && has_channel("pz_oz", bp)) return StagingModelId::Bandpower;
+  throw Error("", "columns",
+              "not a staging feature table: expected sleepedf-timedomain columns fpz_cz_*/pz_oz_*[/eog_*] "
+              "(std, iqr, ..., hist_entropy_60) or sleepedf-bandpower columns fpz_cz_*/pz_oz_* "
+              "(delta_psd, ..., mobility)");
+}
+
+}  // namespace psgkit

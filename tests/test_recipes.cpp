@@ -1,0 +1,126 @@
+// The two Sleep-EDF recipes against the expected rows shipped with ../shared/data (README: relative
+// error below 1e-6 on every value), through the library and through the CLI.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "psgkit/error.hpp"
+#include "psgkit/feature_table.hpp"
+#include "psgkit/recipes.hpp"
+#include "psgkit/recording.hpp"
+#include "support.hpp"
+
+using namespace psgkit;
+
+namespace {
+
+std::filesystem::path first300s() { return psgkit_test::shared_data() / "sleep-edf" / "SC4001E0-first300s.edf"; }
+
+// Every expected value reproduced with relative error < 1e-6 (absolute 1e-12 for exact zeros).
+void check_matches(const FeatureTable& got, const std::filesystem::path& expected_csv) {
+  const FeatureTable expected = read_feature_csv(expected_csv);
+  REQUIRE(got.columns == expected.columns);
+  REQUIRE(got.rows() == expected.rows());
+  double worst = 0.0;
+  for (size_t r = 0; r < expected.rows(); ++r) {
+    CHECK(got.onset_s[r] == expected.onset_s[r]);
+    for (size_t c = 0; c < expected.cols(); ++c) {
+      const double want = expected.at(r, c), have = got.at(r, c);
+      const double rel = std::abs(have - want) / std::max(std::abs(want), 1e-300);
+      worst = std::max(worst, want == 0.0 ? std::abs(have) : rel);
+      if (!(rel < 1e-6) && !(want == 0.0 && std::abs(have) < 1e-12))
+        FAIL_CHECK("row " << r << " column " << expected.columns[c] << ": expected " << want << ", got " << have);
+    }
+  }
+  MESSAGE(expected_csv.filename().string() << ": worst relative error " << worst);
+}
+
+}  // namespace
+
+TEST_CASE("sleepedf-bandpower reproduces the expected rows of SC4001E0's first 300 s") {
+  if (!psgkit_test::have_shared_data()) return;
+  const auto recording = Recording::open(first300s());
+  std::vector<std::string> notes;
+  const auto table = compute_recipe(recording, {"EEG Fpz-Cz", "EEG Pz-Oz"}, Recipe::SleepEdfBandpower, {}, &notes);
+  CHECK(notes.empty());
+  check_matches(table, psgkit_test::shared_data() / "sleep-edf" / "SC4001E0-first300s.expected-bandpower.csv");
+}
+
+TEST_CASE("sleepedf-timedomain reproduces the expected rows, histogram entropies included") {
+  if (!psgkit_test::have_shared_data()) return;
+  const auto recording = Recording::open(first300s());
+  const auto table = compute_recipe(recording, {"EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal"},
+                                    Recipe::SleepEdfTimedomain);
+  check_matches(table, psgkit_test::shared_data() / "sleep-edf" / "SC4001E0-first300s.expected-timedomain.csv");
+}
+
+TEST_CASE("the 100-Hz entry point gives the same rows, honours prefixes and explicit onsets") {
+  if (!psgkit_test::have_shared_data()) return;
+  const auto recording = Recording::open(first300s());
+  const auto fpz = recording.read_double(recording.require_signal("EEG Fpz-Cz"));
+  const std::vector<RecipeChannel> channels = {{"eeg", fpz}};
+  RecipeOptions options;
+  options.onsets_s = {30.0, 270.0};
+  const auto table = compute_recipe_100hz(channels, Recipe::SleepEdfTimedomain, options);
+  REQUIRE(table.rows() == 2);
+  CHECK(table.columns.front() == "eeg_std");
+  const auto full = compute_recipe(recording, {"EEG Fpz-Cz"}, Recipe::SleepEdfTimedomain);
+  for (size_t c = 0; c < table.cols(); ++c) {
+    CHECK(table.at(0, c) == full.at(1, c));
+    CHECK(table.at(1, c) == full.at(9, c));
+  }
+  options.onsets_s = {290.0};
+  CHECK_THROWS_AS(compute_recipe_100hz(channels, Recipe::SleepEdfTimedomain, options), Error);
+  CHECK_THROWS_AS(compute_recipe_100hz(channels, Recipe::Default, {}), Error);
+}
+
+TEST_CASE("histogram entropy follows numpy's edge rule: values on inner edges go to the upper bin") {
+  // 3000 samples on a grid: min 0, max 10, many values exactly on the edges of 5 and 10 bins.
+  std::vector<double> x(kSleepEdfEpochSamples);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<double>(i % 11);  // 0..10, equal counts
+  std::vector<double> out(recipe_feature_names(Recipe::SleepEdfTimedomain).size());
+  recipe_epoch_features(Recipe::SleepEdfTimedomain, x, out);
+  // 5 bins of width 2: {0,1} {2,3} {4,5} {6,7} {8,9,10}; counts proportional to 2,2,2,2,3 of 11.
+  auto entropy = [](std::vector<double> parts) {
+    double total = 0, h = 0;
+    for (double p : parts) total += p;
+    for (double p : parts) h -= p / total * std::log2(p / total);
+    return h;
+  };
+  // 3000 = 272·11 + 8: values 0..7 occur 273 times, 8..10 occur 272 times.
+  const double c_lo = 273, c_hi = 272;
+  CHECK(out[9] == doctest::Approx(entropy({2 * c_lo, 2 * c_lo, 2 * c_lo, 2 * c_lo, 3 * c_hi})).epsilon(1e-12));
+  // 10 bins of width 1: each value its own bin except 9 and 10 share the last.
+  CHECK(out[10] == doctest::Approx(entropy({c_lo, c_lo, c_lo, c_lo, c_lo, c_lo, c_lo, c_lo, c_hi, 2 * c_hi})).epsilon(1e-12));
+  CHECK(out[4] == 2 * 272.0 + 1);  // zero crossings: 0 → positive at every wrap, positive → 0 once per cycle
+}
+
+TEST_CASE("recipe names and prefixes") {
+  CHECK(parse_recipe("sleepedf-bandpower") == Recipe::SleepEdfBandpower);
+  CHECK(to_string(Recipe::SleepEdfTimedomain) == "sleepedf-timedomain");
+  CHECK_THROWS_WITH_AS(parse_recipe("yasa"), doctest::Contains("sleepedf-timedomain"), Error);
+  CHECK(recipe_prefix("EEG Fpz-Cz") == "fpz_cz");
+  CHECK(recipe_prefix("EOG horizontal") == "eog");
+  CHECK(recipe_prefix("EEG C3-A1") == "c3_a1");
+  CHECK(recipe_feature_names(Recipe::SleepEdfBandpower).size() == 7);
+  CHECK(recipe_feature_names(Recipe::SleepEdfTimedomain).size() == 13);
+}
+
+TEST_CASE("the CLI reproduces both expected tables") {
+  if (!psgkit_test::have_shared_data()) return;
+  psgkit_test::TempDir dir("recipes-cli");
+  const auto edf = first300s().string();
+  const auto bp = dir / "bp.csv", td = dir / "td.csv";
+  auto r1 = psgkit_test::run_command(psgkit_test::cli_path() + " features " + edf +
+                                     " --channels \"EEG Fpz-Cz,EEG Pz-Oz\" --recipe sleepedf-bandpower -o " +
+                                     bp.string() + " 2>&1");
+  REQUIRE_MESSAGE(r1.exit_code == 0, r1.output);
+  check_matches(read_feature_csv(bp), psgkit_test::shared_data() / "sleep-edf" / "SC4001E0-first300s.expected-bandpower.csv");
+  auto r2 = psgkit_test::run_command(psgkit_test::cli_path() + " features " + edf +
+                                     " --channels \"EEG Fpz-Cz,EEG Pz-Oz,EOG horizontal\" --recipe sleepedf-timedomain -o " +
+                                     td.string() + " 2>&1");
+  REQUIRE_MESSAGE(r2.exit_code == 0, r2.output);
+  check_matches(read_feature_csv(td), psgkit_test::shared_data() / "sleep-edf" / "SC4001E0-first300s.expected-timedomain.csv");
+}
