@@ -2,7 +2,7 @@
 // it (src/staging_recording.cpp, recipes.cpp compute_recipe) and as a whole, plus the bound.
 //
 // Channel and model: stage_recording picks Fpz-Cz (first of its EEG preference list) and the
-// one-channel model c on the simulated montage; BM_StageNight checks that it still does, so the steps
+// one-channel model c on the simulated montage; BM_StagePipeline checks that it still does, so the steps
 // stay the steps of the whole.
 #include <fcntl.h>
 #include <unistd.h>
@@ -85,7 +85,7 @@ BENCHMARK(BM_Bound)->Unit(benchmark::kMillisecond);
 
 // Whole pipeline in one process: Recording::open -> stage_recording (read, resample, recipe, model
 // load, classifier, HMM). `used_float_bytes` = float32 size of the channels it reads (memory target).
-void BM_StageNight(benchmark::State& state) {
+void BM_StagePipeline(benchmark::State& state) {
   const auto path = psgkit_bench::night_edf();
   double epochs = 0, used_samples = 0;
   psgkit_bench::reset_peak_rss();
@@ -103,7 +103,7 @@ void BM_StageNight(benchmark::State& state) {
   state.counters["used_float_bytes"] = 4.0 * used_samples;
   psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(static_cast<int64_t>(used_samples)), epochs);
 }
-BENCHMARK(BM_StageNight)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StagePipeline)->Unit(benchmark::kMillisecond);
 
 // Step 1: header + EDF+ annotation scan.
 void BM_StageStep1Open(benchmark::State& state) {

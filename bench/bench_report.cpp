@@ -187,7 +187,7 @@ const std::map<std::string, std::string>& descriptions() {
       {"BM_StageStep6Classifier", "stage step 6: context features + trees"},
       {"BM_StageStep7Hmm", "stage step 7: HMM forward-backward"},
       {"BM_ModelInferenceNight", "Model inference per night (trees + HMM)"},
-      {"BM_StageNight", "**Whole stage pipeline**, in process (open → … → HMM)"},
+      {"BM_StagePipeline", "**Whole stage pipeline**, in process (open → … → HMM)"},
       {"BM_SimulateNight8h/100", "Simulate an 8-h night, 4 channels at 100 Hz (in memory)"},
       {"BM_SimulateNight8h/256", "Simulate an 8-h night, 4 channels at 256 Hz (in memory)"},
   };
@@ -341,7 +341,7 @@ int cmd_table(const std::vector<std::string>& args) {
        << " |\n";
   }
 
-  const Row* stage_row = find_row("BM_StageNight");
+  const Row* stage_row = find_row("BM_StagePipeline");
   std::map<std::string, const json*> by_name;
   if (!processes.empty()) {
     md << "\n## Whole processes\n\n";

@@ -27,7 +27,7 @@ echo "night: $night ($(( $(stat -c %s "$night") / 1000000 )) MB)"
 
 # Each benchmark in its own process (peak RSS is its own), in the order of the table.
 order=(BM_Bound BM_Open BM_Decode BM_Resample BM_Bandpass BM_Welch BM_Multitaper BM_DefaultFeatures
-       BM_RecipeFeatures BM_DeepSleep BM_StageStep BM_ModelInference BM_StageNight)
+       BM_RecipeFeatures BM_DeepSleep BM_StageStep BM_ModelInference BM_StagePipeline)
 mapfile -t all < <("$bench" --benchmark_list_tests | grep -E -- "$filter")
 ordered=()
 for prefix in "${order[@]}"; do
@@ -43,13 +43,12 @@ for name in "${ordered[@]}"; do
   i=$((i + 1))
   file=$(printf '%s/%02d-%s.json' "$out" "$i" "${name//\//_}")
   "$bench" --benchmark_filter="^${name}\$" --benchmark_repetitions="$repetitions" \
-    --benchmark_report_aggregates_only=true --benchmark_out="$file" --benchmark_out_format=json \
-    --benchmark_counters_tabular=true | grep -E "_median|^-|Benchmark" || true
+    --benchmark_report_aggregates_only=true --benchmark_out="$file" --benchmark_out_format=json
 done
 
 # Whole process: `psgkit stage NIGHT` (CSV to stdout, which the timer sends to /dev/null; no `-o /dev/null`,
 # because the CLI writes outputs atomically via rename, which would replace /dev/null when run as root).
-"$report" time --name stage --runs "$runs" --bound-from BM_StageNight --out "$out/90-stage.json" -- "$psgkit" stage "$night"
+"$report" time --name stage --runs "$runs" --bound-from BM_StagePipeline --out "$out/90-stage.json" -- "$psgkit" stage "$night"
 
 # Parallel cohort: 4 subjects x before/after, 4-h nights at 256 Hz, 1 vs 2 jobs.
 if [[ ${PSGKIT_BENCH_COHORT:-1} != 0 ]]; then

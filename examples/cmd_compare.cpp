@@ -59,7 +59,6 @@ const psgkit_cli::Register compare_command([](CLI::App& app) {
     const auto changes = psgkit::compare_nights(before, after);
     if (!args->html.empty()) {
       psgkit::write_file_atomic(args->html, psgkit::comparison_html(before, after, changes));
-      std::cerr << "HTML report: " << args->html << '\n';
     }
     for (const auto* night : {&before, &after})
       for (const auto& note : night->notes) std::cerr << night->path.filename().string() << ": " << note << '\n';
@@ -90,7 +89,6 @@ const psgkit_cli::Register cohort_command([](CLI::App& app) {
     const auto result = psgkit::run_cohort(psgkit::read_manifest(args->manifest), options);
     if (!args->html.empty()) {
       psgkit::write_file_atomic(args->html, psgkit::cohort_html(result));
-      std::cerr << "HTML report: " << args->html << '\n';
     }
     psgkit_cli::emit(args->output, args->json ? psgkit::cohort_json(result) : psgkit::cohort_text(result));
     if (!result.all_ok()) {

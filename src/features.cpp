@@ -217,7 +217,7 @@ FeatureTable compute_features(std::span<const ChannelSamples> channels, const Fe
 
     std::vector<double> psd(freq.size());
     std::vector<double> band_abs(options.bands.size()), band_sum(options.bands.size());
-    std::vector<float> sorted(ep.samples_per_epoch);
+    std::vector<float> scratch(3 * ep.samples_per_epoch);
     const size_t n = ep.samples_per_epoch;
     for (size_t e = 0; e < n_rows; ++e) {
       const auto x = ep[e];
@@ -307,8 +307,7 @@ FeatureTable compute_features(std::span<const ChannelSamples> channels, const Fe
       out[col++] = line_length;
       out[col++] = m3 / std::pow(m2, 1.5);
       out[col++] = m4 / (m2 * m2) - 3.0;
-      std::copy(x.begin(), x.end(), sorted.begin());
-      out[col++] = detail::inter_percentile_range(std::span<float>(sorted), options.percentile_lo, options.percentile_hi);
+      out[col++] = detail::inter_percentile_range_fast(x, options.percentile_lo, options.percentile_hi, scratch);
     }
   }
   return table;

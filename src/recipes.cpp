@@ -144,7 +144,7 @@ double histogram_entropy(std::span<const double> x, double lo, double hi, int bi
 
 void timedomain_epoch(std::span<const double> x, std::span<double> out) {
   const size_t n = x.size();
-  thread_local std::vector<double> sorted, d1, d2, edges;
+  thread_local std::vector<double> scratch, d1, d2, edges;
   thread_local std::vector<size_t> counts;
   double sum = 0.0;
   for (double v : x) sum += v;
@@ -159,8 +159,7 @@ void timedomain_epoch(std::span<const double> x, std::span<double> out) {
   m2 /= static_cast<double>(n);
   m3 /= static_cast<double>(n);
   m4 /= static_cast<double>(n);
-  sorted.assign(x.begin(), x.end());
-  const double iqr = detail::inter_percentile_range(std::span<double>(sorted), 25.0, 75.0);
+  const double iqr = detail::inter_percentile_range_fast(x, 25.0, 75.0, scratch);
   size_t crossings = 0;
   for (size_t i = 0; i + 1 < n; ++i) crossings += sign(x[i + 1]) != sign(x[i]);
   d1.resize(n - 1);

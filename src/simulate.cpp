@@ -75,7 +75,9 @@ class Rng {
 
 // ---- Stage physiology. Amplitudes are RMS in uV of the continuous components, rates in events/min.
 struct Profile {
-  double background_uv;  // 1/f EEG background, C4-M1 (Fpz-Cz gets 0.9x)
+  double background_uv;  // 1/f EEG background below ~8 Hz, C4-M1 (Fpz-Cz gets 0.9x)
+  double fast_uv;        // the same 1/f process above ~8 Hz: highest awake, lowest in N3 (steeper slope)
+  double muscle_uv;      // high-pass muscle contamination of the EEG (wake, movement)
   double alpha_uv;       // 10-Hz rhythm
   double theta_uv;       // 6-Hz rhythm
   double sem_uv;         // slow rolling eye movements (EOG)
@@ -87,13 +89,13 @@ struct Profile {
 constexpr int kNumProfiles = 6;  // W, N1, N2, N3, REM, UNS (Stage values)
 // clang-format off
 constexpr std::array<Profile, kNumProfiles> kProfiles{{
-  //  bg  alpha theta sem  eog  emg   SW    sp   KC   vx   blink sacc  remB emgB twitch
-  {   10, 14,   3,    6,   5,   22,   0,    0,   0,   0,   12,   8,    0,   3,   0},  // W (relaxed, eyes mostly closed)
-  {   12, 4,    9,    35,  5,   11,   0,    0.2, 0.1, 2.5, 1,    0,    0,   0.5, 0},  // N1
-  {   15, 2,    6,    4,   4,   8,    3,    4,   1.2, 0.3, 0,    0,    0,   0.2, 0},  // N2
-  {   18, 1,    5,    2,   4,   7,    48,   1.5, 0.3, 0,   0,    0,    0,   0,   0},  // N3
-  {   11, 3,    7,    3,   4,   2.5,  0,    0,   0,   0,   0,    0,    2.5, 0,   5},  // REM
-  {   16, 6,    4,    10,  8,   45,   0,    0,   0,   0,   10,   10,   0,   8,   0},  // UNS (movement)
+  //  bg  fast musc alpha theta sem  eog  emg   SW    sp   KC   vx   blink sacc  remB emgB twitch
+  {   10, 14,  4,   14,   3,    6,   5,   22,   0,    0,   0,   0,   12,   8,    0,   3,   0},  // W (relaxed, eyes mostly closed)
+  {   12, 11,  2,   4,    9,    35,  5,   11,   0,    0.2, 0.1, 2.5, 1,    0,    0,   0.5, 0},  // N1
+  {   15, 8,   1,   2,    6,    4,   4,   8,    3,    4,   1.2, 0.3, 0,    0,    0,   0.2, 0},  // N2
+  {   18, 6,   0.5, 1,    5,    2,   4,   7,    48,   1.5, 0.3, 0,   0,    0,    0,   0,   0},  // N3
+  {   11, 11,  1,   3,    7,    3,   4,   2.5,  0,    0,   0,   0,   0,    0,    2.5, 0,   5},  // REM
+  {   16, 16,  10,  6,    4,    10,  8,   45,   0,    0,   0,   0,   10,   10,   0,   8,   0},  // UNS (movement)
 }};
 // clang-format on
 
@@ -127,7 +129,8 @@ class Timeline {
     const auto& pa = kProfiles[static_cast<size_t>(a)];
     const auto& pb = kProfiles[static_cast<size_t>(b)];
     auto lerp = [w](double x, double y) { return x + w * (y - x); };
-    return {lerp(pa.background_uv, pb.background_uv), lerp(pa.alpha_uv, pb.alpha_uv),
+    return {lerp(pa.background_uv, pb.background_uv), lerp(pa.fast_uv, pb.fast_uv), lerp(pa.muscle_uv, pb.muscle_uv),
+            lerp(pa.alpha_uv, pb.alpha_uv),
             lerp(pa.theta_uv, pb.theta_uv), lerp(pa.sem_uv, pb.sem_uv), lerp(pa.eog_uv, pb.eog_uv),
             lerp(pa.emg_uv, pb.emg_uv), lerp(pa.slow_waves_per_min, pb.slow_waves_per_min),
             lerp(pa.spindles_per_min, pb.spindles_per_min), lerp(pa.kcomplexes_per_min, pb.kcomplexes_per_min),
@@ -156,17 +159,22 @@ class PinkNoise {
       for (size_t j = 0; j < kPoles; ++j) variance += g_[i] * g_[j] * c_[i] * c_[j] / (1.0 - a_[i] * a_[j]);
     for (auto& g : g_) g /= std::sqrt(variance);
   }
-  double next(double white) {
-    double out = 0;
+  // Unit-variance output split in two: the 0.25-4 Hz poles (slow) and the 16-64 Hz poles (fast), so
+  // stages can change the spectral slope (steeper in deep sleep) and not only the level.
+  struct Parts {
+    double slow, fast;
+  };
+  Parts next(double white) {
+    Parts out{0, 0};
     for (size_t k = 0; k < kPoles; ++k) {
       y_[k] = a_[k] * y_[k] + c_[k] * white;
-      out += g_[k] * y_[k];
+      (k < kSlowPoles ? out.slow : out.fast) += g_[k] * y_[k];
     }
     return out;
   }
 
  private:
-  static constexpr size_t kPoles = 5;
+  static constexpr size_t kPoles = 5, kSlowPoles = 3;
   std::array<double, kPoles> a_{}, c_{}, g_{}, y_{};
 };
 
@@ -208,7 +216,7 @@ class Night {
     Rng rng(seed, 1);
     PinkNoise c4_background(fs_hz_), fpz_background(fs_hz_), eog_background(fs_hz_);
     Resonator alpha(10.0, 1.5, fs_hz_), theta(6.0, 2.0, fs_hz_), sem(0.3, 0.25, fs_hz_);
-    double previous_emg_white = 0;
+    double previous_emg_white = 0, previous_c4_muscle = 0, previous_fpz_muscle = 0;
     const size_t n = x_[0].size();
     const size_t block = std::max<size_t>(1, static_cast<size_t>(std::lround(fs_hz_ / 32)));
     for (size_t start = 0; start < n; start += block) {
@@ -217,12 +225,16 @@ class Night {
       for (size_t i = start; i < stop; ++i) {
         const double a = p.alpha_uv * alpha.next(rng.fast_noise());
         const double th = p.theta_uv * theta.next(rng.fast_noise());
-        const double emg_white = rng.fast_noise();
-        x_[kC4][i] = static_cast<float>(p.background_uv * c4_background.next(rng.fast_noise()) + a + th);
-        x_[kFpz][i] = static_cast<float>(0.9 * p.background_uv * fpz_background.next(rng.fast_noise()) +
-                                         0.5 * a + 0.8 * th);
-        x_[kEog][i] = static_cast<float>(p.eog_uv * eog_background.next(rng.fast_noise()) +
-                                         p.sem_uv * sem.next(rng.fast_noise()));
+        const double emg_white = rng.fast_noise(), c4_muscle = rng.fast_noise(), fpz_muscle = rng.fast_noise();
+        const auto c4 = c4_background.next(rng.fast_noise()), fpz = fpz_background.next(rng.fast_noise());
+        const auto eog = eog_background.next(rng.fast_noise());
+        x_[kC4][i] = static_cast<float>(p.background_uv * c4.slow + p.fast_uv * c4.fast + a + th +
+                                        p.muscle_uv * (c4_muscle - previous_c4_muscle));
+        x_[kFpz][i] = static_cast<float>(0.9 * (p.background_uv * fpz.slow + p.fast_uv * fpz.fast) + 0.5 * a + 0.8 * th +
+                                         1.5 * p.muscle_uv * (fpz_muscle - previous_fpz_muscle));
+        x_[kEog][i] = static_cast<float>(p.eog_uv * (eog.slow + eog.fast) + p.sem_uv * sem.next(rng.fast_noise()));
+        previous_c4_muscle = c4_muscle;
+        previous_fpz_muscle = fpz_muscle;
         // First difference: EMG power rises with frequency like a high-passed muscle signal.
         x_[kEmg][i] = static_cast<float>(p.emg_uv * (emg_white - previous_emg_white) * std::numbers::sqrt2 / 2);
         previous_emg_white = emg_white;
@@ -402,10 +414,12 @@ std::vector<float> extra_eeg_channel(const Timeline& timeline, const std::vector
   for (size_t start = 0; start < x.size(); start += block) {
     const Profile p = timeline.at((static_cast<double>(start) + 0.5 * static_cast<double>(block)) / fs_hz);
     const size_t stop = std::min(x.size(), start + block);
-    for (size_t i = start; i < stop; ++i)
+    for (size_t i = start; i < stop; ++i) {
+      const auto bg = background.next(rng.fast_noise());
       x[i] = static_cast<float>(spec.c4_gain * c4[i] +
-                                spec.background_gain * p.background_uv * background.next(rng.fast_noise()) +
+                                spec.background_gain * (p.background_uv * bg.slow + p.fast_uv * bg.fast) +
                                 spec.alpha_gain * p.alpha_uv * alpha.next(rng.fast_noise()));
+    }
   }
   return x;
 }

@@ -92,6 +92,12 @@ void check_case(const psgkit_test::TempDir& dir, const std::string& valid, const
   }
 }
 
+// A string literal with embedded NULs, all of it.
+template <size_t N>
+std::string literal(const char (&text)[N]) {
+  return std::string(text, N - 1);
+}
+
 std::function<void(std::string&)> put(size_t offset, std::string text) {
   return [offset, text](std::string& b) { b.replace(offset, text.size(), text); };
 }
@@ -188,18 +194,18 @@ TEST_CASE("damaged EDF: malformed TAL bytes are skipped with a warning") {
     return put(kHeaderBytes + static_cast<size_t>(r) * record + annotation_offset, tal);
   };
   const std::vector<Case> cases = {
-      {"onset not a number", in_record(0, std::string("+0\x14\x14\0+abc\x14text\x14", 17)), Outcome::Tolerated,
+      {"onset not a number", in_record(0, literal("+0\x14\x14\0+abc\x14text\x14")), Outcome::Tolerated,
        "malformed TAL"},
-      {"no separator", in_record(1, std::string("+1\x14\x14\0+1.5 no separator", 24)), Outcome::Tolerated,
+      {"no separator", in_record(1, literal("+1\x14\x14\0+1.5 no separator")), Outcome::Tolerated,
        "malformed TAL"},
       {"missing time-keeping TAL", in_record(3, ""), Outcome::Tolerated, "without a time-keeping TAL"},
-      {"time-keeping TAL contradicts EDF+C", in_record(4, std::string("+7\x14\x14\0", 5)), Outcome::Tolerated,
+      {"time-keeping TAL contradicts EDF+C", in_record(4, literal("+7\x14\x14\0")), Outcome::Tolerated,
        "disagree with contiguous records"},
-      {"duration not closed", in_record(5, std::string("+5\x14\x14\0+5.5\x15" "2", 10)), Outcome::Tolerated,
+      {"duration not closed", in_record(5, literal("+5\x14\x14\0+5.5\x15" "2")), Outcome::Tolerated,
        "malformed TAL"},
-      {"Latin-1 annotation text", in_record(6, std::string("+6\x14\x14\0+6.5\x14\xc9veil\x14", 16)), Outcome::Tolerated,
+      {"Latin-1 annotation text", in_record(6, literal("+6\x14\x14\0+6.5\x14\xc9veil\x14")), Outcome::Tolerated,
        "read as Latin-1"},
-      {"first record starts 3 s late", in_record(0, std::string("+3\x14\x14", 4)), Outcome::Tolerated,
+      {"first record starts 3 s late", in_record(0, literal("+3\x14\x14")), Outcome::Tolerated,
        "first data record starts at 3"},
       {"all 0xFF", in_record(2, std::string(annotation_bytes, '\xff')), Outcome::Tolerated, "malformed TAL"},
   };
@@ -207,7 +213,7 @@ TEST_CASE("damaged EDF: malformed TAL bytes are skipped with a warning") {
 
   // The Latin-1 text arrives as UTF-8.
   std::string bytes = valid;
-  in_record(6, std::string("+6\x14\x14\0+6.5\x14\xc9veil\x14", 16))(bytes);
+  in_record(6, literal("+6\x14\x14\0+6.5\x14\xc9veil\x14"))(bytes);
   write_bytes(dir / "latin1.edf", bytes);
   const Recording rec = Recording::open(dir / "latin1.edf");
   bool found = false;

@@ -264,7 +264,7 @@ TEST_CASE("extra_eeg adds correlated EEG derivations without changing the four b
   const auto& c4 = signal(night, "C4-M1");
   for (const char* label : {"C3-M2", "O2-M1", "F4-M1", "O1-M2"}) {
     const double r = correlation(c4.samples, signal(night, label).samples);
-    MESSAGE(label << " vs C4-M1: r = " << r);
+    MESSAGE(std::string(label) << " vs C4-M1: r = " << r);
     CHECK(r > 0.5);
     CHECK(r < 0.99);
   }

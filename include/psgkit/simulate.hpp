@@ -6,7 +6,8 @@
 //
 // Model (per 30-s epoch stage; parameters in notes/simulate.md and the table in src/simulate.cpp):
 //   EEG C4-M1, Fpz-Cz: 1/f background (a bank of five one-pole low-pass filters fed by one white
-//     noise, corners 0.25-64 Hz) with stage-dependent RMS; alpha (10 Hz resonator, relaxed wake);
+//     noise, corners 0.25-64 Hz) whose slow and fast parts have stage-dependent RMS (steeper in deep
+//     sleep), muscle contamination (wake); alpha (10 Hz resonator, relaxed wake);
 //     theta (6 Hz resonator, N1 and REM); vertex sharp waves (N1); spindles (11-16 Hz, 0.5-2 s,
 //     sin^2 waxing-waning envelope; N2, fewer in N3); K-complexes (N2); slow waves (one cycle of
 //     0.6-1.6 s, 90-180 uV peak-to-peak times swa_gain; dense in N3, sparse in N2).
