@@ -1,148 +1,94 @@
-// EDF decoding speed: all channels / one channel of an 8-h, 6-signal, 256-Hz, 16-bit EDF+ written once
-// to /tmp, against the bound of reading the same bytes and converting int16 -> float in a plain loop.
-#include <benchmark/benchmark.h>
-#include <fcntl.h>
-#include <unistd.h>
-
+// EDF decoding speed on the benchmark night (PSGKIT_BENCH_EDF: 8 h, 6 signals, 256 Hz, 16-bit EDF+):
+// all channels / one channel, into fresh or reused vectors, float or double (Recording::open is step 1
+// of bench_pipeline.cpp).
+// The bound they are compared with (BM_Bound, bench_pipeline.cpp) reads the same file's bytes and
+// converts int16 -> float in a plain loop.
 #include <cmath>
-#include <cstdint>
-#include <cstring>
-#include <filesystem>
-#include <string>
 #include <vector>
 
+#include "bench_common.hpp"
 #include "psgkit/recording.hpp"
 
 namespace {
 
-const std::filesystem::path& night_file() {
-  static const std::filesystem::path path = [] {
-    const std::filesystem::path p = std::filesystem::temp_directory_path() / "psgkit-bench-8h-6x256.edf";
-    if (!std::filesystem::exists(p)) {
-      constexpr double fs = 256, duration_s = 8 * 3600;
-      std::vector<psgkit::SignalToWrite> signals;
-      for (int k = 0; k < 6; ++k) {
-        psgkit::SignalToWrite s;
-        s.label = "EEG" + std::to_string(k);
-        s.fs_hz = fs;
-        s.samples.resize(static_cast<size_t>(fs * duration_s));
-        for (size_t i = 0; i < s.samples.size(); ++i)
-          s.samples[i] = static_cast<float>(50 * std::sin(0.01 * static_cast<double>(i) * (k + 1)) + (i % 97) - 48);
-        s.physical_min = -200;
-        s.physical_max = 200;
-        signals.push_back(std::move(s));
-      }
-      psgkit::write_edf(p, signals, {});
-    }
-    return p;
-  }();
-  return path;
-}
+constexpr const char* kOneChannel = "Fpz-Cz";  // the channel `psgkit stage` reads
 
 const psgkit::Recording& night() {
-  static const psgkit::Recording rec = psgkit::Recording::open(night_file());
+  static const psgkit::Recording rec = psgkit::Recording::open(psgkit_bench::night_edf());
   return rec;
 }
 
-int64_t sample_bytes(const psgkit::Recording& rec, int signal) { return rec.signals()[static_cast<size_t>(signal)].n_samples * 2; }
+int64_t all_samples(const psgkit::Recording& rec) {
+  int64_t n = 0;
+  for (const auto& s : rec.signals()) n += s.n_samples;
+  return n;
+}
+
+double epochs(const psgkit::Recording& rec) { return std::floor(rec.duration_s() / 30.0); }
 
 void BM_DecodeAllChannels(benchmark::State& state) {
   const psgkit::Recording& rec = night();
-  int64_t bytes = 0;
+  psgkit_bench::reset_peak_rss();
   for (auto _ : state) {
     for (int i = 0; i < static_cast<int>(rec.signals().size()); ++i) {
       std::vector<float> x = rec.read(i);
       benchmark::DoNotOptimize(x.data());
-      bytes += sample_bytes(rec, i);
     }
   }
-  state.SetBytesProcessed(bytes);
+  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(all_samples(rec)), epochs(rec));
 }
 BENCHMARK(BM_DecodeAllChannels)->Unit(benchmark::kMillisecond);
 
-void BM_DecodeOneChannel(benchmark::State& state) {
-  const psgkit::Recording& rec = night();
-  for (auto _ : state) {
-    std::vector<float> x = rec.read(3);
-    benchmark::DoNotOptimize(x.data());
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * sample_bytes(rec, 3));
-}
-BENCHMARK(BM_DecodeOneChannel)->Unit(benchmark::kMillisecond);
-
-// The same into a reused buffer: decoding alone, without a fresh 29-MB result per call.
-void BM_DecodeOneChannelReusedBuffer(benchmark::State& state) {
-  const psgkit::Recording& rec = night();
-  std::vector<float> x;
-  for (auto _ : state) {
-    rec.read(3, x);
-    benchmark::DoNotOptimize(x.data());
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * sample_bytes(rec, 3));
-}
-BENCHMARK(BM_DecodeOneChannelReusedBuffer)->Unit(benchmark::kMillisecond);
-
+// The same into one reused buffer: decoding alone, without a fresh 29-MB result per channel.
 void BM_DecodeAllChannelsReusedBuffer(benchmark::State& state) {
   const psgkit::Recording& rec = night();
   std::vector<float> x;
-  int64_t bytes = 0;
+  psgkit_bench::reset_peak_rss();
   for (auto _ : state) {
     for (int i = 0; i < static_cast<int>(rec.signals().size()); ++i) {
       rec.read(i, x);
       benchmark::DoNotOptimize(x.data());
-      bytes += sample_bytes(rec, i);
     }
   }
-  state.SetBytesProcessed(bytes);
+  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(all_samples(rec)), epochs(rec));
 }
 BENCHMARK(BM_DecodeAllChannelsReusedBuffer)->Unit(benchmark::kMillisecond);
 
-void BM_DecodeOneChannelDouble(benchmark::State& state) {
+void BM_DecodeOneChannel(benchmark::State& state) {
   const psgkit::Recording& rec = night();
+  const int index = rec.require_signal(kOneChannel);
+  psgkit_bench::reset_peak_rss();
   for (auto _ : state) {
-    std::vector<double> x = rec.read_double(3);
+    std::vector<float> x = rec.read(index);
     benchmark::DoNotOptimize(x.data());
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * sample_bytes(rec, 3));
+  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(rec.signals()[static_cast<size_t>(index)].n_samples), epochs(rec));
+}
+BENCHMARK(BM_DecodeOneChannel)->Unit(benchmark::kMillisecond);
+
+void BM_DecodeOneChannelReusedBuffer(benchmark::State& state) {
+  const psgkit::Recording& rec = night();
+  const int index = rec.require_signal(kOneChannel);
+  std::vector<float> x;
+  psgkit_bench::reset_peak_rss();
+  for (auto _ : state) {
+    rec.read(index, x);
+    benchmark::DoNotOptimize(x.data());
+  }
+  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(rec.signals()[static_cast<size_t>(index)].n_samples), epochs(rec));
+}
+BENCHMARK(BM_DecodeOneChannelReusedBuffer)->Unit(benchmark::kMillisecond);
+
+void BM_DecodeOneChannelDouble(benchmark::State& state) {
+  const psgkit::Recording& rec = night();
+  const int index = rec.require_signal(kOneChannel);
+  psgkit_bench::reset_peak_rss();
+  for (auto _ : state) {
+    std::vector<double> x = rec.read_double(index);
+    benchmark::DoNotOptimize(x.data());
+  }
+  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(rec.signals()[static_cast<size_t>(index)].n_samples), epochs(rec));
 }
 BENCHMARK(BM_DecodeOneChannelDouble)->Unit(benchmark::kMillisecond);
 
-// Header, EDFlib's annotation scan of all 28800 records, and the mapping.
-void BM_Open(benchmark::State& state) {
-  const auto& path = night_file();
-  for (auto _ : state) {
-    psgkit::Recording rec = psgkit::Recording::open(path);
-    benchmark::DoNotOptimize(&rec);
-  }
-}
-BENCHMARK(BM_Open)->Unit(benchmark::kMillisecond);
-
-// The bound: the file's bytes (page cache) read into memory and int16 -> float, ignoring the layout.
-void BM_BoundReadAndConvert(benchmark::State& state) {
-  const auto& path = night_file();
-  const size_t size = std::filesystem::file_size(path);
-  std::vector<char> buffer(size);
-  std::vector<float> out(size / 2);
-  for (auto _ : state) {
-    const int fd = ::open(path.c_str(), O_RDONLY);
-    size_t done = 0;
-    while (done < size) {
-      const ssize_t n = ::pread(fd, buffer.data() + done, size - done, static_cast<off_t>(done));
-      if (n <= 0) break;
-      done += static_cast<size_t>(n);
-    }
-    ::close(fd);
-    const size_t n = size / 2;
-    for (size_t i = 0; i < n; ++i) {
-      int16_t v;
-      std::memcpy(&v, buffer.data() + 2 * i, 2);
-      out[i] = static_cast<float>(v);
-    }
-    benchmark::DoNotOptimize(out.data());
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * size));
-}
-BENCHMARK(BM_BoundReadAndConvert)->Unit(benchmark::kMillisecond);
-
 }  // namespace
-

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "bench_common.hpp"
@@ -213,6 +214,21 @@ void BM_StageStep7Hmm(benchmark::State& state) {
   psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(rows * 30 * 256), static_cast<double>(rows));
 }
 BENCHMARK(BM_StageStep7Hmm)->Unit(benchmark::kMicrosecond);
+
+// Step 8 (the CLI's part): the staged epochs as CSV text, what `psgkit stage` prints (7 numbers per epoch
+// through format_double).
+void BM_StageStep8Csv(benchmark::State& state) {
+  const StagedInputs in = staged_inputs();
+  const psgkit::StagedEpochs staged = in.model.stage_rows(in.table, in.options);
+  psgkit_bench::reset_peak_rss();
+  for (auto _ : state) {
+    const std::string csv = psgkit::staged_epochs_csv(staged);
+    benchmark::DoNotOptimize(csv.data());
+  }
+  const auto rows = static_cast<int64_t>(in.table.rows());
+  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(rows * 30 * 256), static_cast<double>(rows));
+}
+BENCHMARK(BM_StageStep8Csv)->Unit(benchmark::kMillisecond);
 
 // Model inference per night as the issue counts it: classifier + HMM (StagingModel::stage_rows).
 void BM_ModelInferenceNight(benchmark::State& state) {

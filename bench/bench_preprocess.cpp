@@ -1,6 +1,6 @@
 // Preprocessing throughput on one synthetic 8-h channel (noise + 0.9 Hz wave; no EDF needed):
 // resampling 256 -> 100 Hz, 999.412 -> 100 Hz, 0.5-4.5 Hz band-pass filtfilt, deep-sleep analysis.
-// bound_bytes = the input samples as float.
+// bound_bytes = the input samples as 16-bit EDF samples (bench_common.hpp).
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -28,12 +28,13 @@ void BM_Resample8h256To100Float(benchmark::State& state) {
   const auto x = night_float(256);
   const psgkit::Resampler resampler(256, 100);
   std::vector<float> y(resampler.output_length(x.size()));
+  psgkit_bench::reset_peak_rss();
   for (auto _ : state) {
     resampler.process(std::span<const float>(x), std::span<float>(y));
     benchmark::DoNotOptimize(y.data());
   }
   state.counters["taps"] = static_cast<double>(resampler.n_taps());
-  psgkit_bench::report(state, static_cast<double>(x.size() * sizeof(float)), 960);
+  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(static_cast<int64_t>(x.size())), 960);
 }
 BENCHMARK(BM_Resample8h256To100Float)->Unit(benchmark::kMillisecond);
 
@@ -42,11 +43,12 @@ void BM_Resample8h256To100Double(benchmark::State& state) {
   const std::vector<double> x(xf.begin(), xf.end());
   const psgkit::Resampler resampler(256, 100);
   std::vector<double> y(resampler.output_length(x.size()));
+  psgkit_bench::reset_peak_rss();
   for (auto _ : state) {
     resampler.process(std::span<const double>(x), std::span<double>(y));
     benchmark::DoNotOptimize(y.data());
   }
-  psgkit_bench::report(state, static_cast<double>(x.size() * sizeof(float)), 960);
+  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(static_cast<int64_t>(x.size())), 960);
 }
 BENCHMARK(BM_Resample8h256To100Double)->Unit(benchmark::kMillisecond);
 
@@ -55,12 +57,13 @@ void BM_Resample8h999To100Float(benchmark::State& state) {
   const auto x = night_float(fs_in);
   const psgkit::Resampler resampler(fs_in, 100);
   std::vector<float> y(resampler.output_length(x.size()));
+  psgkit_bench::reset_peak_rss();
   for (auto _ : state) {
     resampler.process(std::span<const float>(x), std::span<float>(y));
     benchmark::DoNotOptimize(y.data());
   }
   state.counters["taps"] = static_cast<double>(resampler.n_taps());
-  psgkit_bench::report(state, static_cast<double>(x.size() * sizeof(float)), 960);
+  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(static_cast<int64_t>(x.size())), 960);
 }
 BENCHMARK(BM_Resample8h999To100Float)->Unit(benchmark::kMillisecond);
 
@@ -68,12 +71,13 @@ void BM_BandpassFiltfilt8h100Hz(benchmark::State& state) {
   const auto x = night_float(100);
   const auto filter = psgkit::IirFilter::butter_bandpass(4, 0.5, 4.5, 100);
   std::vector<float> y(x.size());
+  psgkit_bench::reset_peak_rss();
   for (auto _ : state) {
     std::copy(x.begin(), x.end(), y.begin());
     filter.filtfilt_inplace(std::span<float>(y));
     benchmark::DoNotOptimize(y.data());
   }
-  psgkit_bench::report(state, static_cast<double>(x.size() * sizeof(float)), 960);
+  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(static_cast<int64_t>(x.size())), 960);
 }
 BENCHMARK(BM_BandpassFiltfilt8h100Hz)->Unit(benchmark::kMillisecond);
 
@@ -81,12 +85,13 @@ void BM_BandpassFiltfilt8h256Hz(benchmark::State& state) {
   const auto x = night_float(256);
   const auto filter = psgkit::IirFilter::butter_bandpass(4, 0.5, 4.5, 256);
   std::vector<float> y(x.size());
+  psgkit_bench::reset_peak_rss();
   for (auto _ : state) {
     std::copy(x.begin(), x.end(), y.begin());
     filter.filtfilt_inplace(std::span<float>(y));
     benchmark::DoNotOptimize(y.data());
   }
-  psgkit_bench::report(state, static_cast<double>(x.size() * sizeof(float)), 960);
+  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(static_cast<int64_t>(x.size())), 960);
 }
 BENCHMARK(BM_BandpassFiltfilt8h256Hz)->Unit(benchmark::kMillisecond);
 
@@ -95,11 +100,12 @@ void BM_DeepSleep8h100Hz(benchmark::State& state) {
   psgkit::Hypnogram hypnogram;
   hypnogram.stages.assign(960, psgkit::Stage::N2);
   for (size_t i = 0; i < 960; i += 3) hypnogram.stages[i] = psgkit::Stage::N3;
+  psgkit_bench::reset_peak_rss();
   for (auto _ : state) {
     const auto result = psgkit::analyze_deep_sleep(std::span<const float>(x), 100, hypnogram, {{0, 200}, {200, 400}});
     benchmark::DoNotOptimize(result.mean_swa_n2n3_uv2);
   }
-  psgkit_bench::report(state, static_cast<double>(x.size() * sizeof(float)), 960);
+  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(static_cast<int64_t>(x.size())), 960);
 }
 BENCHMARK(BM_DeepSleep8h100Hz)->Unit(benchmark::kMillisecond);
 

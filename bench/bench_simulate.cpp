@@ -23,12 +23,13 @@ void BM_SimulateNight8h(benchmark::State& state) {
   const psgkit::Hypnogram h = eight_hour_hypnogram();
   psgkit::SimulationOptions options;
   options.fs_hz = static_cast<double>(state.range(0));
+  psgkit_bench::reset_peak_rss();
   for (auto _ : state) {
     auto night = psgkit::simulate_night(h, options);
     benchmark::DoNotOptimize(night.signals.front().samples.data());
   }
-  // Bound: the float bytes produced (4 channels); 960 epochs per night.
-  psgkit_bench::report(state, 4.0 * 8 * 3600 * options.fs_hz * sizeof(float), 960);
+  // Bound: the 16-bit EDF bytes of the 4 channels produced; 960 epochs per night.
+  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(static_cast<int64_t>(4 * 8 * 3600 * options.fs_hz)), 960);
 }
 BENCHMARK(BM_SimulateNight8h)->Arg(100)->Arg(256)->Unit(benchmark::kMillisecond);
 

@@ -3,6 +3,7 @@
 # Usage: bench/run.sh BUILD_DIR OUT_DIR   (BUILD_DIR holds psgkit, bench/psgkit_bench, bench/psgkit_bench_report)
 # Environment: PSGKIT_BENCH_RUNS (whole-process runs of `psgkit stage`, default 10),
 #              PSGKIT_BENCH_REPETITIONS (Google Benchmark repetitions, default 3; the table shows the median),
+#              PSGKIT_BENCH_MIN_TIME (seconds per repetition, default 0.2),
 #              PSGKIT_BENCH_FILTER (regex: run only the benchmarks it matches, default all),
 #              PSGKIT_BENCH_COHORT (0: skip the cohort timing), YASA_STAGE_S (YASA's staging time, default 3.9 s).
 set -euo pipefail
@@ -15,6 +16,7 @@ bench=$build/bench/psgkit_bench
 report=$build/bench/psgkit_bench_report
 runs=${PSGKIT_BENCH_RUNS:-10}
 repetitions=${PSGKIT_BENCH_REPETITIONS:-3}
+min_time=${PSGKIT_BENCH_MIN_TIME:-0.2}
 filter=${PSGKIT_BENCH_FILTER:-.}
 started=$SECONDS
 
@@ -26,8 +28,8 @@ export PSGKIT_BENCH_EDF=$night
 echo "night: $night ($(( $(stat -c %s "$night") / 1000000 )) MB)"
 
 # Each benchmark in its own process (peak RSS is its own), in the order of the table.
-order=(BM_Bound BM_Open BM_Decode BM_Resample BM_Bandpass BM_Welch BM_Multitaper BM_DefaultFeatures
-       BM_RecipeFeatures BM_DeepSleep BM_StageStep BM_ModelInference BM_StagePipeline)
+order=(BM_Bound BM_Decode BM_Resample BM_Bandpass BM_Welch BM_Multitaper BM_DefaultFeatures BM_DeepSleep
+       BM_StageStep BM_ModelInference BM_StagePipeline BM_Simulate)
 mapfile -t all < <("$bench" --benchmark_list_tests | grep -E -- "$filter")
 ordered=()
 for prefix in "${order[@]}"; do
@@ -42,15 +44,17 @@ i=0
 for name in "${ordered[@]}"; do
   i=$((i + 1))
   file=$(printf '%s/%02d-%s.json' "$out" "$i" "${name//\//_}")
-  "$bench" --benchmark_filter="^${name}\$" --benchmark_repetitions="$repetitions" \
+  "$bench" --benchmark_filter="^${name}\$" --benchmark_repetitions="$repetitions" --benchmark_min_time="$min_time" \
     --benchmark_report_aggregates_only=true --benchmark_out="$file" --benchmark_out_format=json
 done
 
-# Whole process: `psgkit stage NIGHT` (CSV to stdout, which the timer sends to /dev/null; no `-o /dev/null`,
-# because the CLI writes outputs atomically via rename, which would replace /dev/null when run as root).
+# Whole process: start-up alone (`psgkit --version`), then `psgkit stage NIGHT`. Its CSV goes to stdout, which
+# the timer sends to /dev/null. Not `-o /dev/null`: the CLI writes outputs atomically (temporary file +
+# rename), which as root would replace the /dev/null device with a regular file.
+"$report" time --name startup --runs "$runs" --out "$out/89-startup.json" -- "$psgkit" --version
 "$report" time --name stage --runs "$runs" --bound-from BM_StagePipeline --out "$out/90-stage.json" -- "$psgkit" stage "$night"
 
-# Parallel cohort: 4 subjects x before/after, 4-h nights at 256 Hz, 1 vs 2 jobs.
+# Parallel cohort: 4 subjects x before/after, 2-h nights at 256 Hz, 1 vs 2 jobs.
 if [[ ${PSGKIT_BENCH_COHORT:-1} != 0 ]]; then
   if "$psgkit" cohort --help >/dev/null 2>&1; then
     cohort=$out/cohort
@@ -61,7 +65,7 @@ if [[ ${PSGKIT_BENCH_COHORT:-1} != 0 ]]; then
         gain=1.0
         [[ $session == after ]] && gain=1.3
         "$psgkit" simulate --hypnogram "$here/data/demo/$session.csv" --fs 256 --seed "$((s * 10))" --swa-gain "$gain" \
-          --duration-h 4 -o "$cohort/s$s-$session.edf"
+          --duration-h 2 -o "$cohort/s$s-$session.edf"
         echo "s$s,$session,s$s-$session.edf" >>"$cohort/manifest.csv"
       done
     done

@@ -28,7 +28,7 @@ if (( ${#harnesses[@]} == 0 )); then echo "run.sh: no fuzz_* executables in $bui
 "$here/make_seeds.sh" "$build"
 
 count_findings() {
-  find "$1" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) |
+  find -L "$1" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) |
     wc -l
 }
 # Last match of an extended regex in a file, or nothing.
@@ -47,7 +47,7 @@ for h in "${harnesses[@]}"; do
   mode=()
   (( keep_going )) && mode=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
   before=$(count_findings "$findings")
-  echo "== $h: $seconds s, corpus $(find "$corpus" -type f | wc -l) files, log $log"
+  echo "== $h: $seconds s, corpus $(find -L "$corpus" -type f | wc -l) files, log $log"
   start=$(date +%s)
   status=0
   "$build/$h" "${mode[@]}" -max_total_time="$seconds" -rss_limit_mb="$rss_mb" -timeout="$timeout_s" \
@@ -63,7 +63,7 @@ for h in "${harnesses[@]}"; do
   cov=$(last_match 'cov: [0-9]+' "$log" | tr -dc '0-9')
   new=$(( $(count_findings "$findings") - before ))
   line=$(printf '%-22s %6ss  execs %-10s cov %-6s corpus %-6s new findings %s (exit %s)' "$h" "$elapsed" \
-         "${execs:-?}" "${cov:-?}" "$(find "$corpus" -type f | wc -l)" "$new" "$status")
+         "${execs:-?}" "${cov:-?}" "$(find -L "$corpus" -type f | wc -l)" "$new" "$status")
   echo "$line"
   summary+=("$line")
   if (( new > 0 )); then

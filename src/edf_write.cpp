@@ -277,6 +277,14 @@ void write_edf(const fs::path& path, const std::vector<SignalToWrite>& signals, 
   const int closed = edfclose_file(h.id);
   h.id = -1;
   if (closed != 0) throw Error(file, "", "EDFlib could not finish the file");
+  // EDFlib does not report failed writes (full disk, file-size limit): read the result back and
+  // check it holds every data record it promises before it replaces anything.
+  try {
+    const Recording written = Recording::open(output.temp_path(), ReaderChoice::TolerantOnly);
+    if (!written.warnings().empty()) throw Error(file, "", written.warnings().front());
+  } catch (const Error& e) {
+    throw Error(file, "", std::string("the written file is incomplete (") + e.what() + ")");
+  }
   output.commit();
 }
 

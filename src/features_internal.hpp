@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <immintrin.h>
 #include <limits>
 #include <span>
 #include <vector>
@@ -38,17 +39,78 @@ double inter_percentile_range(std::span<T> v, double q_lo_percent, double q_hi_p
   return upper - interpolated_order_statistic(below, pos_lo);
 }
 
+// The bracket pass of inter_percentile_range_fast: counts the values below lo[j] and copies those in
+// [lo[j], hi[j]] to out[j] (j = 0, 1), for x[begin, n). Returns nothing; below/inside accumulate.
+template <class T>
+void bracket_scan(const T* x, size_t begin, size_t n, const T lo[2], const T hi[2], T* out[2], size_t below[2],
+                  size_t inside[2]) {
+  for (size_t i = begin; i < n; ++i) {
+    const T v = x[i];
+    for (int j = 0; j < 2; ++j) {
+      below[j] += v < lo[j];
+      out[j][inside[j]] = v;
+      inside[j] += (v >= lo[j]) & (v <= hi[j]);
+    }
+  }
+}
+
+// AVX-512: compares a whole vector and packs the values inside with a register compress followed by a
+// full-width store (out[j] needs 16 values of slack). Returns the number of samples done.
+__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw"))) inline size_t bracket_scan_avx512(
+    const double* x, size_t n, const double lo[2], const double hi[2], double* out[2], size_t below[2], size_t inside[2]) {
+  const __m512d lo0 = _mm512_set1_pd(lo[0]), hi0 = _mm512_set1_pd(hi[0]);
+  const __m512d lo1 = _mm512_set1_pd(lo[1]), hi1 = _mm512_set1_pd(hi[1]);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m512d v = _mm512_loadu_pd(x + i);
+    const __mmask8 in0 = _mm512_cmp_pd_mask(v, lo0, _CMP_GE_OQ) & _mm512_cmp_pd_mask(v, hi0, _CMP_LE_OQ);
+    const __mmask8 in1 = _mm512_cmp_pd_mask(v, lo1, _CMP_GE_OQ) & _mm512_cmp_pd_mask(v, hi1, _CMP_LE_OQ);
+    below[0] += static_cast<size_t>(__builtin_popcount(_mm512_cmp_pd_mask(v, lo0, _CMP_LT_OQ)));
+    below[1] += static_cast<size_t>(__builtin_popcount(_mm512_cmp_pd_mask(v, lo1, _CMP_LT_OQ)));
+    _mm512_storeu_pd(out[0] + inside[0], _mm512_maskz_compress_pd(in0, v));
+    _mm512_storeu_pd(out[1] + inside[1], _mm512_maskz_compress_pd(in1, v));
+    inside[0] += static_cast<size_t>(__builtin_popcount(in0));
+    inside[1] += static_cast<size_t>(__builtin_popcount(in1));
+  }
+  return i;
+}
+__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw"))) inline size_t bracket_scan_avx512(
+    const float* x, size_t n, const float lo[2], const float hi[2], float* out[2], size_t below[2], size_t inside[2]) {
+  const __m512 lo0 = _mm512_set1_ps(lo[0]), hi0 = _mm512_set1_ps(hi[0]);
+  const __m512 lo1 = _mm512_set1_ps(lo[1]), hi1 = _mm512_set1_ps(hi[1]);
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 v = _mm512_loadu_ps(x + i);
+    const __mmask16 in0 = _mm512_cmp_ps_mask(v, lo0, _CMP_GE_OQ) & _mm512_cmp_ps_mask(v, hi0, _CMP_LE_OQ);
+    const __mmask16 in1 = _mm512_cmp_ps_mask(v, lo1, _CMP_GE_OQ) & _mm512_cmp_ps_mask(v, hi1, _CMP_LE_OQ);
+    below[0] += static_cast<size_t>(__builtin_popcount(_mm512_cmp_ps_mask(v, lo0, _CMP_LT_OQ)));
+    below[1] += static_cast<size_t>(__builtin_popcount(_mm512_cmp_ps_mask(v, lo1, _CMP_LT_OQ)));
+    _mm512_storeu_ps(out[0] + inside[0], _mm512_maskz_compress_ps(in0, v));
+    _mm512_storeu_ps(out[1] + inside[1], _mm512_maskz_compress_ps(in1, v));
+    inside[0] += static_cast<size_t>(__builtin_popcount(in0));
+    inside[1] += static_cast<size_t>(__builtin_popcount(in1));
+  }
+  return i;
+}
+
+inline bool have_avx512() {
+  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+  return yes;
+}
+
 // Same result as inter_percentile_range on a copy of x, faster for long inputs (Floyd & Rivest 1975
 // style): a sorted sample of 128 values brackets each wanted order statistic, one pass counts the values
 // below each bracket and gathers those inside, and only the gathered values are selected. A bracket that
 // misses its rank (unlucky sample) falls back to full selection, so the result is always exact.
-// `scratch` holds 3·n values after the call.
+// `scratch` holds 3·n + 32 values after the call.
 template <class T>
 double inter_percentile_range_fast(std::span<const T> x, double q_lo_percent, double q_hi_percent,
                                    std::vector<T>& scratch) {
   const size_t n = x.size();
   constexpr size_t kSample = 128, kMargin = 8;
-  scratch.resize(3 * n);
+  constexpr size_t kSlack = 16;  // the vector bracket pass stores whole vectors past the last value kept
+  scratch.resize(3 * n + 2 * kSlack);
   auto full = [&]() {
     std::copy(x.begin(), x.end(), scratch.begin());
     return inter_percentile_range(std::span<T>(scratch.data(), n), q_lo_percent, q_hi_percent);
@@ -69,15 +131,9 @@ double inter_percentile_range_fast(std::span<const T> x, double q_lo_percent, do
     hi_edge[j] = b >= static_cast<long>(kSample) ? std::numeric_limits<T>::max() : sample[b];
   }
   size_t below[2] = {0, 0}, inside[2] = {0, 0};
-  T* gathered[2] = {scratch.data() + n, scratch.data() + 2 * n};
-  for (size_t i = 0; i < n; ++i) {
-    const T v = x[i];
-    for (int j = 0; j < 2; ++j) {
-      below[j] += v < lo_edge[j];
-      gathered[j][inside[j]] = v;
-      inside[j] += (v >= lo_edge[j]) & (v <= hi_edge[j]);
-    }
-  }
+  T* gathered[2] = {scratch.data() + n, scratch.data() + 2 * n + kSlack};
+  const size_t done = have_avx512() ? bracket_scan_avx512(x.data(), n, lo_edge, hi_edge, gathered, below, inside) : 0;
+  bracket_scan(x.data(), done, n, lo_edge, hi_edge, gathered, below, inside);
   double value[2];
   for (int j = 0; j < 2; ++j) {
     const size_t k = static_cast<size_t>(std::floor(positions[j]));

@@ -18,6 +18,9 @@ namespace {
 
 // Times closer than this (seconds) are equal: onsets in files are written with at most µs precision.
 constexpr double kTimeTolerance_s = 1e-6;
+// Limits that keep damaged input from sizing absurd hypnograms (documented in hypnogram.hpp).
+constexpr double kMaxHypnogramTime_s = 31.0 * 86400.0;
+constexpr double kMinEpoch_s = 1.0;
 
 std::string lower_trimmed(std::string_view text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
@@ -69,6 +72,7 @@ Stage majority_stage(const std::array<double, 6>& coverage, const std::array<int
 // ends at the end of the last interval, rounded up to a whole epoch.
 Hypnogram epochs_from_intervals(const std::vector<StageInterval>& intervals, double epoch_s, const std::string& source) {
   Hypnogram hyp;
+  if (!(epoch_s >= kMinEpoch_s)) throw Error(source, "epoch_s", "epoch length below " + format_double(kMinEpoch_s) + " s");
   hyp.epoch_s = epoch_s;
   if (intervals.empty()) throw Error(source, "", "no sleep stages found");
   for (size_t i = 0; i < intervals.size(); ++i) {
@@ -87,6 +91,11 @@ Hypnogram epochs_from_intervals(const std::vector<StageInterval>& intervals, dou
   }
   hyp.start_s = intervals.front().onset_s;
   const double end_s = intervals.back().onset_s + intervals.back().duration_s;
+  // Bounds the epoch count before anything is allocated.
+  if (end_s > kMaxHypnogramTime_s)
+    throw Error(source, intervals.back().where,
+                "ends at " + format_double(end_s) + " s, beyond the " + format_double(kMaxHypnogramTime_s) +
+                    " s (31 days) a hypnogram may span");
   const auto n_epochs = static_cast<size_t>(std::ceil((end_s - hyp.start_s) / epoch_s - 1e-9));
   hyp.stages.resize(n_epochs);
   size_t next = 0;  // first interval that may still reach the current epoch
@@ -180,6 +189,9 @@ Hypnogram read_interval_csv(const CsvTable& table, double epoch_s) {
     iv.where = "line " + std::to_string(r + 2);
     if (!std::isfinite(iv.onset_s) || !std::isfinite(iv.duration_s))
       throw Error(source, iv.where, "onset_s and duration_s must be finite numbers");
+    // Also keeps the µs grid arithmetic below far from integer overflow.
+    if (iv.onset_s > kMaxHypnogramTime_s || iv.duration_s > kMaxHypnogramTime_s)
+      throw Error(source, iv.where, "time beyond the " + format_double(kMaxHypnogramTime_s) + " s (31 days) a hypnogram may span");
     if (iv.onset_s < 0) throw Error(source, where_cell(r, table, c_onset), "negative onset " + format_double(iv.onset_s) + " s");
     if (!intervals.empty()) {
       const long long offset_us = std::llround((iv.onset_s - intervals.front().onset_s) * 1e6);
@@ -212,9 +224,13 @@ Hypnogram read_staging_csv(const CsvTable& table, double epoch_s) {
     const double e = table.number(r, c_epoch);
     if (!(e >= 0) || e != std::floor(e))
       throw Error(source, where_cell(r, table, c_epoch), "epoch must be a non-negative integer");
+    if (e > kMaxHypnogramTime_s / kMinEpoch_s)
+      throw Error(source, where_cell(r, table, c_epoch), "epoch " + format_double(e) + " is beyond 31 days of 1-s epochs");
     epochs[r] = static_cast<long long>(e);
     onsets[r] = table.number(r, c_onset);
     if (!(onsets[r] >= 0)) throw Error(source, where_cell(r, table, c_onset), "negative onset " + format_double(onsets[r]) + " s");
+    if (!(onsets[r] <= kMaxHypnogramTime_s))
+      throw Error(source, where_cell(r, table, c_onset), "onset beyond the 31 days a hypnogram may span");
     if (r > 0 && epochs[r] <= epochs[r - 1])
       throw Error(source, where_cell(r, table, c_epoch), "epochs must be strictly increasing (overlapping or unsorted rows)");
   }

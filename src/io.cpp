@@ -97,6 +97,7 @@ double CsvTable::number(size_t row, int col) const {
   const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
   if (ec != std::errc() || ptr != s.data() + s.size())
     throw Error(path.string(), where, "'" + cell + "' is not a number");
+  if (std::isinf(value)) throw Error(path.string(), where, "'" + cell + "' is not a finite number");
   return value;
 }
 

@@ -1,13 +1,16 @@
 // The Sleep-EDF feature recipes (see recipes.hpp), bit-faithful to numpy/scipy where it matters.
 //
-// Built with -std=c++20 (ISO mode), GCC does not contract a*b+c into FMA (-ffp-contract=off), which the
-// numpy.linspace bin edges below rely on.
+// The numpy.linspace bin edges below must be rounded as i*step, then + lo (no FMA): the scalar code is
+// built for baseline x86-64 (no FMA), the vector kernels carry optimize("fp-contract=off").
 #include "psgkit/recipes.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <regex>
+#include <utility>
 #include <string>
 
 #include "features_internal.hpp"
@@ -70,22 +73,296 @@ void bandpower_epoch(std::span<const double> epoch_uv, std::span<double> out) {
   out[col++] = std::sqrt(population_variance(diff) / (var + 1e-10));
 }
 
-int sign(double v) { return (v > 0) - (v < 0); }
+// ---- sleepedf-timedomain: one epoch in a few vectorised passes -------------------------------------
+// Sums are accumulated in W-lane vectors (GCC vector extensions, compiled for AVX-512, AVX2 or the SSE2
+// baseline and chosen at run time), so moments, Hjorth and Higuchi differ from a sequential sum only by
+// rounding (~1e-15 relative). Everything that is discrete (zero crossings, Petrosian sign changes,
+// histogram bins) is computed with exactly the original comparisons, so it is bit-identical.
+
+constexpr int kHiguchiKMax = 10;
+constexpr int kHistogramBins[4] = {5, 10, 30, 60};
+
+// Results of the vector passes; timedomain_finish() turns them into the 13 features.
+struct TimedomainSums {
+  double sum = 0, min = 0, max = 0;
+  double m2 = 0, m3 = 0, m4 = 0;           // Σ dev^k around the mean
+  double d1_ss = 0, d2_ss = 0;             // Σ (d - mean d)² of the first / second differences
+  size_t crossings = 0, petrosian_changes = 0;
+  double higuchi_length[kHiguchiKMax + 1][kHiguchiKMax] = {};  // [k][m]: Σ |x[m+ik] - x[m+(i-1)k]|
+  uint32_t counts[4][60] = {};             // histogram counts for kHistogramBins
+};
+
+// The lane helpers below are always inlined, so the vector-argument ABI they would have (warned about
+// for the baseline build) never applies.
+#pragma GCC diagnostic ignored "-Wpsabi"
+// GCC ignores vector_size on template-dependent types, so the lane types are spelled out per width.
+using v4d = double __attribute__((vector_size(32)));
+using v4l = long long __attribute__((vector_size(32)));
+using v4i = int __attribute__((vector_size(16)));
+using v8d = double __attribute__((vector_size(64)));
+using v8l = long long __attribute__((vector_size(64)));
+using v8i = int __attribute__((vector_size(32)));
+template <int W> struct LaneTypes;
+template <> struct LaneTypes<4> {
+  using D = v4d;
+  using L = v4l;
+  using I = v4i;
+};
+template <> struct LaneTypes<8> {
+  using D = v8d;
+  using L = v8l;
+  using I = v8i;
+};
+
+template <int W>
+struct Lanes {
+  using D = typename LaneTypes<W>::D;
+  using L = typename LaneTypes<W>::L;
+  using I = typename LaneTypes<W>::I;
+  [[gnu::always_inline]] static D load(const double* p) {
+    D v;
+    std::memcpy(&v, p, sizeof(D));
+    return v;
+  }
+  [[gnu::always_inline]] static D splat(double s) { return D{} + s; }
+  [[gnu::always_inline]] static D abs(D v) { return reinterpret_cast<D>(reinterpret_cast<L>(v) & (L{} + 0x7fffffffffffffffLL)); }
+  [[gnu::always_inline]] static double sum(D v) {
+    double s = 0;
+    for (int l = 0; l < W; ++l) s += v[l];
+    return s;
+  }
+  [[gnu::always_inline]] static long long sum(L v) {
+    long long s = 0;
+    for (int l = 0; l < W; ++l) s += v[l];
+    return s;
+  }
+  // sign(v) in {-1, 0, 1} as lanes (comparisons give -1 for true).
+  [[gnu::always_inline]] static L sign(D v) { return (v < 0.0) - (v > 0.0); }
+};
+
+// Σ |x[i+K] - x[i]| over i in [0, n-K), bucketed by i mod K (= Higuchi's offset m). The vector
+// accumulators span a multiple of K samples, so every lane belongs to one fixed bucket.
+template <int W, int K>
+[[gnu::always_inline]] inline void higuchi_lengths(const double* x, size_t n, double* bucket) {
+  using V = Lanes<W>;
+  constexpr int kVectors = K * ((4 + K - 1) / K);
+  constexpr size_t kRow = static_cast<size_t>(kVectors) * W;
+  typename V::D acc[kVectors] = {};
+  const size_t count = n - K;
+  size_t i = 0;
+  for (; i + kRow <= count; i += kRow)
+    for (int v = 0; v < kVectors; ++v) acc[v] += V::abs(V::load(x + i + v * W + K) - V::load(x + i + v * W));
+  for (int m = 0; m < K; ++m) bucket[m] = 0.0;
+  for (int v = 0; v < kVectors; ++v)
+    for (int l = 0; l < W; ++l) bucket[(v * W + l) % K] += acc[v][l];
+  for (; i < count; ++i) bucket[i % K] += std::abs(x[i + K] - x[i]);
+}
+
+template <int W, int... K>
+[[gnu::always_inline]] inline void higuchi_all(const double* x, size_t n, TimedomainSums& s,
+                                               std::integer_sequence<int, K...>) {
+  (higuchi_lengths<W, K + 1>(x, n, s.higuchi_length[K + 1]), ...);
+}
+
+// numpy.histogram's uniform-bin index of each lane for `bins` bins on [lo, hi] (hi > lo): the guess
+// floor((v - lo) · bins/(hi - lo)), B → B-1, then one correction each way against the linspace edges
+// i·step + lo (as numpy; the last edge hi is only compared when the bin is not the last, where it is
+// never reached). Callers are compiled with fp-contract=off, so i·step + lo is rounded twice as in numpy.
+template <int W>
+[[gnu::always_inline]] inline typename Lanes<W>::D histogram_index(typename Lanes<W>::D v, double lo, double norm,
+                                                                  double step, double bins) {
+  using V = Lanes<W>;
+  using D = typename V::D;
+  const D scaled = (v - lo) * norm;
+  D index = __builtin_convertvector(__builtin_convertvector(scaled, typename V::I), D);
+  index = index == bins ? index - 1.0 : index;
+  index = v < index * step + lo ? index - 1.0 : index;
+  const D next_edge = (index + 1.0) * step + lo;
+  // Two selects, not one on (a & b): GCC turns the combined mask into per-lane scalar code.
+  const D raised = v >= next_edge ? index + 1.0 : index;
+  index = index != bins - 1.0 ? raised : index;
+  return index;
+}
+
+// The same for one sample (the vector loop's remainder).
+[[gnu::always_inline]] inline long histogram_index(double v, double lo, double norm, double step, int bins) {
+  long index = static_cast<long>((v - lo) * norm);
+  if (index == bins) --index;
+  if (v < static_cast<double>(index) * step + lo) --index;
+  if (index != bins - 1 && v >= static_cast<double>(index + 1) * step + lo) ++index;
+  return index;
+}
+
+template <int W>
+[[gnu::always_inline]] inline void timedomain_sums(std::span<const double> xs, TimedomainSums& s,
+                                                   std::vector<int32_t>& bin_index) {
+  using V = Lanes<W>;
+  using D = typename V::D;
+  using L = typename V::L;
+  const double* x = xs.data();
+  const size_t n = xs.size();
+  const double nd = static_cast<double>(n);
+  // Pass 1: sum, min, max.
+  D vsum{}, vmin = V::splat(x[0]), vmax = V::splat(x[0]);
+  size_t i = 0;
+  for (; i + W <= n; i += W) {
+    const D v = V::load(x + i);
+    vsum += v;
+    vmin = v < vmin ? v : vmin;
+    vmax = v > vmax ? v : vmax;
+  }
+  s.sum = V::sum(vsum);
+  s.min = vmin[0];
+  s.max = vmax[0];
+  for (int l = 1; l < W; ++l) {
+    s.min = std::min(s.min, vmin[l]);
+    s.max = std::max(s.max, vmax[l]);
+  }
+  for (; i < n; ++i) {
+    s.sum += x[i];
+    s.min = std::min(s.min, x[i]);
+    s.max = std::max(s.max, x[i]);
+  }
+  // Pass 2: central moments, difference variances (their means are known in closed form: the sums
+  // telescope), zero crossings and Petrosian sign changes, for i in [0, n-2); the last terms below.
+  const double mean = s.sum / nd;
+  const double d1_mean = (x[n - 1] - x[0]) / (nd - 1);
+  const double d2_mean = ((x[n - 1] - x[n - 2]) - (x[1] - x[0])) / (nd - 2);
+  D m2{}, m3{}, m4{}, s1{}, s2{};
+  L crossings{}, changes{};
+  i = 0;
+  for (; i + W + 2 <= n; i += W) {
+    const D a = V::load(x + i), b = V::load(x + i + 1), c = V::load(x + i + 2);
+    const D dev = a - mean, dev2 = dev * dev;
+    m2 += dev2;
+    m3 += dev2 * dev;
+    m4 += dev2 * dev2;
+    const D d1 = b - a, d1_next = c - b, d2 = d1_next - d1;
+    s1 += (d1 - d1_mean) * (d1 - d1_mean);
+    s2 += (d2 - d2_mean) * (d2 - d2_mean);
+    changes -= d1 * d1_next < 0.0;
+    crossings -= V::sign(a) != V::sign(b);
+  }
+  s.m2 = V::sum(m2);
+  s.m3 = V::sum(m3);
+  s.m4 = V::sum(m4);
+  s.d1_ss = V::sum(s1);
+  s.d2_ss = V::sum(s2);
+  s.crossings = static_cast<size_t>(V::sum(crossings));
+  s.petrosian_changes = static_cast<size_t>(V::sum(changes));
+  auto sgn = [](double v) { return (v > 0) - (v < 0); };
+  for (; i + 2 < n; ++i) {
+    const double dev = x[i] - mean, dev2 = dev * dev;
+    s.m2 += dev2;
+    s.m3 += dev2 * dev;
+    s.m4 += dev2 * dev2;
+    const double d1 = x[i + 1] - x[i], d1_next = x[i + 2] - x[i + 1], d2 = d1_next - d1;
+    s.d1_ss += (d1 - d1_mean) * (d1 - d1_mean);
+    s.d2_ss += (d2 - d2_mean) * (d2 - d2_mean);
+    s.petrosian_changes += d1 * d1_next < 0;
+    s.crossings += sgn(x[i + 1]) != sgn(x[i]);
+  }
+  for (size_t j = n - 2; j < n; ++j) {
+    const double dev = x[j] - mean, dev2 = dev * dev;
+    s.m2 += dev2;
+    s.m3 += dev2 * dev;
+    s.m4 += dev2 * dev2;
+  }
+  const double d1_last = x[n - 1] - x[n - 2];
+  s.d1_ss += (d1_last - d1_mean) * (d1_last - d1_mean);
+  s.crossings += sgn(x[n - 1]) != sgn(x[n - 2]);
+  // Pass 3: Higuchi curve lengths for k = 1..10.
+  higuchi_all<W>(x, n, s, std::make_integer_sequence<int, kHiguchiKMax>{});
+  // Pass 4: histogram bins. The bins of 60 and 10 are found for every sample and packed as
+  // 64·bin₁₀ + bin₆₀; the 30- and 5-bin counts are pair sums of those when that is provably the same:
+  // step₃₀ = fl(r/30) = 2·fl(r/60) exactly, so every 30-bin edge fl(fl(i·step₃₀) + lo) is bit for bit the
+  // 60-bin edge 2i (likewise 5 vs 10), and when the range r is not tiny next to |lo|, |hi| (r > 1e-9·max,
+  // far above the ~60·7·2⁻⁵³·max that rounding can reach) every computed edge is within a quarter bin of
+  // its ideal place, so numpy's guess-and-correct-once rule gives exactly "the number of inner edges
+  // <= v" for each bin count, and the 30-bin index is the 60-bin index halved. Otherwise all four are
+  // counted directly.
+  double lo = s.min, hi = s.max;
+  if (lo == hi) {  // numpy widens an empty range to [lo - 0.5, hi + 0.5]
+    lo -= 0.5;
+    hi += 0.5;
+  }
+  double norm[4], step[4];
+  for (int h = 0; h < 4; ++h) {
+    norm[h] = kHistogramBins[h] / (hi - lo);
+    step[h] = (hi - lo) / kHistogramBins[h];
+  }
+  const bool derive = hi - lo > 1e-9 * std::max(std::abs(lo), std::abs(hi)) && hi - lo > 1e-200;
+  bin_index.resize(2 * n);
+  int32_t* packed[2] = {bin_index.data(), bin_index.data() + n};  // [0]: 10 and 60 bins, [1]: 5 and 30
+  const int n_packed = derive ? 1 : 2;
+  for (int p = 0; p < n_packed; ++p) {
+    const int coarse = p == 0 ? 1 : 0, fine = p == 0 ? 3 : 2;  // indices into kHistogramBins
+    i = 0;
+    for (; i + W <= n; i += W) {
+      const D v = V::load(x + i);
+      const D key = histogram_index<W>(v, lo, norm[coarse], step[coarse], kHistogramBins[coarse]) * 64.0 +
+                    histogram_index<W>(v, lo, norm[fine], step[fine], kHistogramBins[fine]);
+      const auto keys = __builtin_convertvector(key, typename V::I);
+      std::memcpy(packed[p] + i, &keys, sizeof(keys));
+    }
+    for (; i < n; ++i)
+      packed[p][i] = static_cast<int32_t>(
+          histogram_index(x[i], lo, norm[coarse], step[coarse], kHistogramBins[coarse]) * 64 +
+          histogram_index(x[i], lo, norm[fine], step[fine], kHistogramBins[fine]));
+    // Two count arrays per histogram for even and odd samples: consecutive samples often share a
+    // bin, and separate arrays keep the increments from waiting on each other.
+    uint32_t coarse_counts[2][64] = {}, fine_counts[2][64] = {};
+    size_t j = 0;
+    for (; j + 2 <= n; j += 2) {
+      const int32_t k0 = packed[p][j], k1 = packed[p][j + 1];
+      ++coarse_counts[0][k0 >> 6];
+      ++fine_counts[0][k0 & 63];
+      ++coarse_counts[1][k1 >> 6];
+      ++fine_counts[1][k1 & 63];
+    }
+    for (; j < n; ++j) {
+      ++coarse_counts[0][packed[p][j] >> 6];
+      ++fine_counts[0][packed[p][j] & 63];
+    }
+    for (int bin = 0; bin < kHistogramBins[coarse]; ++bin)
+      s.counts[coarse][bin] = coarse_counts[0][bin] + coarse_counts[1][bin];
+    for (int bin = 0; bin < kHistogramBins[fine]; ++bin) s.counts[fine][bin] = fine_counts[0][bin] + fine_counts[1][bin];
+  }
+  if (derive)
+    for (int h = 0; h < 4; h += 2)
+      for (int bin = 0; bin < kHistogramBins[h]; ++bin)
+        s.counts[h][bin] = s.counts[h + 1][2 * bin] + s.counts[h + 1][2 * bin + 1];
+}
+
+// fp-contract=off: with FMA available GCC would otherwise fuse the bin edges i·step + lo into one
+// rounding, and samples sitting exactly on an edge would change bins (C++ gets no ISO default here).
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"), optimize("fp-contract=off"))) void timedomain_sums_avx512(
+    std::span<const double> x, TimedomainSums& s, std::vector<int32_t>& bin_index) {
+  timedomain_sums<8>(x, s, bin_index);
+}
+__attribute__((target("avx2,fma"), optimize("fp-contract=off"))) void timedomain_sums_avx2(std::span<const double> x, TimedomainSums& s,
+                                                              std::vector<int32_t>& bin_index) {
+  timedomain_sums<4>(x, s, bin_index);
+}
+void timedomain_sums_dispatch(std::span<const double> x, TimedomainSums& s, std::vector<int32_t>& bin_index) {
+  static const int level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                                   __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
+                               ? 2
+                               : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0);
+  if (level == 2) timedomain_sums_avx512(x, s, bin_index);
+  else if (level == 1) timedomain_sums_avx2(x, s, bin_index);
+  else timedomain_sums<4>(x, s, bin_index);
+}
 
 // Higuchi (1988) fractal dimension with the recipe's normalisation (README: n / (k·c·(n-1))).
-double higuchi_fd(std::span<const double> x) {
-  const size_t n = x.size();
-  constexpr int kMax = 10;
+double higuchi_fd(const TimedomainSums& s, size_t n) {
   double sx = 0, sy = 0, sxx = 0, sxy = 0;
-  for (int k = 1; k <= kMax; ++k) {
+  for (int k = 1; k <= kHiguchiKMax; ++k) {
     double total = 0.0;
     for (int m = 0; m < k; ++m) {
       const size_t c = (n - 1 - static_cast<size_t>(m)) / static_cast<size_t>(k);
-      double length = 0.0;
-      for (size_t i = 1; i <= c; ++i)
-        length += std::abs(x[static_cast<size_t>(m) + i * static_cast<size_t>(k)] -
-                           x[static_cast<size_t>(m) + (i - 1) * static_cast<size_t>(k)]);
-      total += length * static_cast<double>(n) / (static_cast<double>(k) * static_cast<double>(c) * static_cast<double>(n - 1));
+      total += s.higuchi_length[k][m] * static_cast<double>(n) /
+               (static_cast<double>(k) * static_cast<double>(c) * static_cast<double>(n - 1));
     }
     const double lk = std::log(total / k);
     const double lx = std::log(1.0 / k);
@@ -94,92 +371,53 @@ double higuchi_fd(std::span<const double> x) {
     sxx += lx * lx;
     sxy += lx * lk;
   }
-  const double nk = kMax;
+  const double nk = kHiguchiKMax;
   return (nk * sxy - sx * sy) / (nk * sxx - sx * sx);
 }
 
-double petrosian_fd(std::span<const double> x) {
-  const size_t n = x.size();
-  size_t changes = 0;
-  for (size_t i = 0; i + 2 < n; ++i) changes += ((x[i + 1] - x[i]) * (x[i + 2] - x[i + 1]) < 0);
-  const double log_n = std::log10(static_cast<double>(n));
-  return log_n / (log_n + std::log10(1.0 + 0.4 * static_cast<double>(changes)));
-}
-
-// Entropy (bits) of numpy.histogram(x, bins) with the range [min, max].
-double histogram_entropy(std::span<const double> x, double lo, double hi, int bins, std::vector<size_t>& counts,
-                         std::vector<double>& edges) {
-  if (lo == hi) {  // numpy widens an empty range to [lo - 0.5, hi + 0.5]
-    lo -= 0.5;
-    hi += 0.5;
-  }
-  // numpy.linspace(lo, hi, bins + 1): i * ((hi - lo) / bins) + lo, last edge = hi exactly.
-  edges.resize(static_cast<size_t>(bins) + 1);
-  const double step = (hi - lo) / bins;
-  for (int i = 0; i < bins; ++i) {
-    const double scaled = static_cast<double>(i) * step;
-    edges[static_cast<size_t>(i)] = scaled + lo;
-  }
-  edges[static_cast<size_t>(bins)] = hi;
-  counts.assign(static_cast<size_t>(bins), 0);
-  const double norm = bins / (hi - lo);  // numpy 1.24; newer numpy divides first — the edge fix-up below makes both agree
-  for (double v : x) {
-    // numpy's uniform-bin fast path: floor((v - lo) · bins / (hi - lo)), then fixed against the edges.
-    const double scaled = (v - lo) * norm;
-    long index = static_cast<long>(scaled);
-    if (index == bins) --index;
-    if (v < edges[static_cast<size_t>(index)]) --index;
-    if (v >= edges[static_cast<size_t>(index) + 1] && index != bins - 1) ++index;
-    ++counts[static_cast<size_t>(index)];
-  }
-  const double n = static_cast<double>(x.size());
-  double entropy = 0.0;
-  for (size_t c : counts)
-    if (c > 0) {
-      const double p = static_cast<double>(c) / n;
-      entropy -= p * std::log2(p);
+// Entropy (bits) of histogram counts of n samples: −Σ p log2 p over the non-empty bins in bin order,
+// p = count/n. The terms p·log2 p are tabulated per count (same expression, so the same bits).
+double histogram_entropy(std::span<const uint32_t> counts, size_t n) {
+  thread_local std::vector<double> term;
+  thread_local size_t term_n = 0;
+  if (term_n != n) {
+    term.resize(n + 1);
+    for (size_t c = 1; c <= n; ++c) {
+      const double p = static_cast<double>(c) / static_cast<double>(n);
+      term[c] = p * std::log2(p);
     }
+    term_n = n;
+  }
+  double entropy = 0.0;
+  for (uint32_t c : counts)
+    if (c > 0) entropy -= term[c];
   return entropy;
 }
 
 void timedomain_epoch(std::span<const double> x, std::span<double> out) {
   const size_t n = x.size();
-  thread_local std::vector<double> scratch, d1, d2, edges;
-  thread_local std::vector<size_t> counts;
-  double sum = 0.0;
-  for (double v : x) sum += v;
-  const double mean = sum / static_cast<double>(n);
-  double m2 = 0, m3 = 0, m4 = 0;
-  for (double v : x) {
-    const double dev = v - mean;
-    m2 += dev * dev;
-    m3 += dev * dev * dev;
-    m4 += dev * dev * dev * dev;
-  }
-  m2 /= static_cast<double>(n);
-  m3 /= static_cast<double>(n);
-  m4 /= static_cast<double>(n);
-  const double iqr = detail::inter_percentile_range_fast(x, 25.0, 75.0, scratch);
-  size_t crossings = 0;
-  for (size_t i = 0; i + 1 < n; ++i) crossings += sign(x[i + 1]) != sign(x[i]);
-  d1.resize(n - 1);
-  d2.resize(n - 2);
-  for (size_t i = 0; i + 1 < n; ++i) d1[i] = x[i + 1] - x[i];
-  for (size_t i = 0; i + 2 < n; ++i) d2[i] = d1[i + 1] - d1[i];
-  const double var_d1 = population_variance(d1), var_d2 = population_variance(d2);
+  const double nd = static_cast<double>(n);
+  thread_local std::vector<double> scratch;
+  thread_local std::vector<int32_t> bin_index;
+  TimedomainSums s;
+  timedomain_sums_dispatch(x, s, bin_index);
+  if (!std::isfinite(s.sum)) throw Error("", "epoch", "the epoch holds a non-finite sample (NaN or infinity)");
+  const double m2 = s.m2 / nd, m3 = s.m3 / nd, m4 = s.m4 / nd;
+  const double var_d1 = s.d1_ss / (nd - 1), var_d2 = s.d2_ss / (nd - 2);
   const double mobility = std::sqrt(var_d1 / m2);
-  const auto [min_it, max_it] = std::minmax_element(x.begin(), x.end());
   size_t col = 0;
   out[col++] = std::sqrt(m2);
-  out[col++] = iqr;
+  out[col++] = detail::inter_percentile_range_fast(x, 25.0, 75.0, scratch);
   out[col++] = m3 / std::pow(m2, 1.5);
   out[col++] = m4 / (m2 * m2) - 3.0;
-  out[col++] = static_cast<double>(crossings);
+  out[col++] = static_cast<double>(s.crossings);
   out[col++] = mobility;
   out[col++] = std::sqrt(var_d2 / var_d1) / mobility;
-  out[col++] = higuchi_fd(x);
-  out[col++] = petrosian_fd(x);
-  for (int bins : {5, 10, 30, 60}) out[col++] = histogram_entropy(x, *min_it, *max_it, bins, counts, edges);
+  out[col++] = higuchi_fd(s, n);
+  const double log_n = std::log10(nd);
+  out[col++] = log_n / (log_n + std::log10(1.0 + 0.4 * static_cast<double>(s.petrosian_changes)));
+  for (int h = 0; h < 4; ++h)
+    out[col++] = histogram_entropy(std::span<const uint32_t>(s.counts[h], static_cast<size_t>(kHistogramBins[h])), n);
 }
 
 }  // namespace

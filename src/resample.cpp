@@ -136,6 +136,39 @@ template <class V, class T, int W>
   out1 = sum1;
 }
 
+// Two outputs `up` apart: the same phase, so one load of each tap vector serves both (the kernel is
+// bound by loads). Same accumulation order per output as dot_pair, so the same bits.
+template <class V, class T, int W>
+[[gnu::always_inline]] inline void dot_shared_taps(const T* taps, const T* b0, const T* b1, size_t n, T& out0, T& out1) {
+  V acc[4] = {};
+  size_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W)
+    for (int j = 0; j < 2; ++j) {
+      V va, vb, vd;
+      std::memcpy(&va, taps + i + j * W, sizeof(V));
+      std::memcpy(&vb, b0 + i + j * W, sizeof(V));
+      std::memcpy(&vd, b1 + i + j * W, sizeof(V));
+      acc[j] += va * vb;
+      acc[2 + j] += va * vd;
+    }
+  for (; i + W <= n; i += W) {
+    V va, vb, vd;
+    std::memcpy(&va, taps + i, sizeof(V));
+    std::memcpy(&vb, b0 + i, sizeof(V));
+    std::memcpy(&vd, b1 + i, sizeof(V));
+    acc[0] += va * vb;
+    acc[2] += va * vd;
+  }
+  const V s0 = acc[0] + acc[1], s1 = acc[2] + acc[3];
+  T sum0 = 0, sum1 = 0;
+  for (int k = 0; k < W; ++k) {
+    sum0 += s0[k];
+    sum1 += s1[k];
+  }
+  out0 = sum0;
+  out1 = sum1;
+}
+
 template <class V, class T, int W>
 [[gnu::always_inline]] inline void polyphase(const T* bank, size_t taps_per_phase, size_t half_len, int64_t up,
                                              int64_t down, std::span<const T> x, std::span<T> y) {
@@ -165,8 +198,21 @@ template <class V, class T, int W>
     }
   };
   size_t m = 0;
-  // Leading edge one by one, then the interior in pairs, then the trailing edge.
+  // Leading edge one by one, then the interior in blocks of 2·up outputs (output j and j + up share a
+  // phase), then in pairs, then the trailing edge.
   for (; m < y.size() && last - k + 1 < 0; ++m, advance()) single(m);
+  const size_t block = 2 * static_cast<size_t>(up);
+  // Within a block the newest input index grows by at most `down` (exactly down after up outputs), so
+  // last + 2·down < n keeps every input of the block inside the signal.
+  while (m + block <= y.size() && last + 2 * down < n) {
+    for (size_t j = 0; j < block / 2; ++j, advance()) {
+      const T* taps = bank + static_cast<size_t>(phase) * taps_per_phase;
+      const T* first = x.data() + (last - k + 1);
+      dot_shared_taps<V, T, W>(taps, first, first + down, taps_per_phase, y[m + j], y[m + j + block / 2]);
+    }
+    for (size_t j = 0; j < block / 2; ++j) advance();
+    m += block;
+  }
   for (; m + 1 < y.size(); m += 2) {
     const int64_t phase0 = phase, last0 = last;
     advance();

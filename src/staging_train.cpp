@@ -148,8 +148,8 @@ struct ModelConfig {
   int rounds = 60;
   int max_depth = 5;
   double eta = 0.25;
-  double evidence_exponent = 1.0;  // HMM emission tempering (see StagingHmm), chosen from the CV grid
-  double prior_exponent = 1.0;
+  double evidence_exponent = 1.5;  // HMM emission tempering (see StagingHmm), chosen from a CV grid
+  double prior_exponent = 0.5;
 };
 
 ModelConfig shipped_config(StagingModelId id, int rounds_override) {

@@ -363,26 +363,25 @@ std::string outcome_in_child(const Reader& read, const std::string& path, unsign
 
 // Like the CSV times above: a stage annotation lasting 3e9 years, or one 3e7 years after the first,
 // must not size a hypnogram of billions of epochs (found hanging for minutes at 3 GB) but be refused.
+// The third case is fuzz_hypnogram_edf's finding (crash-f9e11bad..., minimized): a stage at
+// +2556055555555555555555555555 s made epochs_from_intervals cast 8.5e25 epochs to size_t (UBSan:
+// float-cast-overflow, hypnogram.cpp "n_epochs").
 TEST_CASE("EDF+ annotation hypnograms with absurd durations or spans are refused quickly") {
   psgkit_test::TempDir dir("hypgarbage");
-  const std::string stage_w = std::string("\x14") + "Sleep stage W" + "\x14" + std::string(1, '\0');
-  const std::string sane = annotation_edf(
-      "+0\x15"
-      "30" +
-      stage_w);
-  CHECK(read_hypnogram(write_bytes(dir, "sane.edf", sane)).size() == 1);
+  // One TAL: +onset, 0x15, duration, 0x14, text, 0x14, NUL.
+  const auto tal = [](const std::string& onset, const std::string& duration, const std::string& label) {
+    return "+" + onset + "\x15" + duration + "\x14Sleep stage " + label + "\x14" + std::string(1, '\0');
+  };
+  CHECK(read_hypnogram(write_bytes(dir, "sane.edf", annotation_edf(tal("0", "30", "W")))).size() == 1);
   const Reader read = [](const fs::path& p) { (void)read_hypnogram(p); };
-  for (const std::string& tal : {std::string("+0\x15"
-                                             "100000000000000000") +
-                                     stage_w,
-                                 std::string("+0\x15"
-                                             "30") +
-                                     stage_w +
-                                     "+1000000000000000\x15"
-                                     "30" +
-                                     stage_w}) {
-    CAPTURE(tal);
-    const std::string path = write_bytes(dir, "absurd.edf", annotation_edf(tal));
+  const std::vector<std::string> records = {
+      tal("0", "100000000000000000", "W"),
+      tal("0", "30", "W") + tal("1000000000000000", "30", "W"),
+      tal("0", "30", "W") + tal("2556055555555555555555555555", "150", "1"),
+  };
+  for (const std::string& record : records) {
+    CAPTURE(record);
+    const std::string path = write_bytes(dir, "absurd.edf", annotation_edf(record));
     const std::string outcome = outcome_in_child(read, path, 5);
     CHECK_MESSAGE(outcome.starts_with("refused: " + path), outcome);
   }

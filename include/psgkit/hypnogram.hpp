@@ -58,6 +58,9 @@ struct Hypnogram {
 Hypnogram hypnogram_from_annotations(const std::vector<Annotation>& annotations, double epoch_s = 30.0,
                                      const std::string& source = "");
 
+// Every reader refuses (psgkit::Error) times beyond 31 days from the recording start and epochs
+// shorter than 1 s, so damaged input cannot size an absurd hypnogram.
+//
 // Reads any supported format, detected from content: EDF/EDF+ annotation file, interval CSV
 // `onset_s,duration_s,stage`, staging CSV `epoch,onset_s,stage,confidence,p_W,...,p_REM`, or the
 // DREAMS 5-s text format ("[Hypnogram]" then one R&K code per line). Throws psgkit::Error.

@@ -46,7 +46,8 @@ struct CsvTable {
   int column(std::string_view name) const;
   // Index of a header column; throws psgkit::Error naming the file and column if absent.
   int require_column(std::string_view name) const;
-  // Cell `col` of row `row` as a finite or NaN double; throws psgkit::Error with file, line and column.
+  // Cell `col` of row `row` as a finite double, or NaN for "nan"/"NaN"/"NA"; throws psgkit::Error with
+  // file, line and column for anything else (text, empty, infinite, out of range).
   double number(size_t row, int col) const;
 };
 
