@@ -26,7 +26,7 @@ test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 # Release build of the benchmarks, then bench/run.sh: out/bench/*.json (Google Benchmark + whole-process
-# timings) and out/bench/results.md. About 3-4 minutes on 2 cores once built (notes/bench.md).
+# timings) and out/bench/results.md. About 2 minutes on 2 cores once built (notes/bench.md).
 bench: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DPSGKIT_BUILD_BENCH=ON
 	cmake --build $(BUILD) -j $(JOBS) --target psgkit_bench psgkit_bench_report psgkit_cli

@@ -168,12 +168,9 @@ CsvTable read_csv(const fs::path& path) { return parse_csv(read_file(path), path
 
 std::string format_double(double value) {
   if (std::isnan(value)) return "nan";
-  char buffer[64];
-  for (int precision = 6; precision <= 17; ++precision) {
-    std::snprintf(buffer, sizeof buffer, "%.*g", precision, value);
-    if (std::strtod(buffer, nullptr) == value) break;
-  }
-  return buffer;
+  char buffer[32];
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);  // shortest round-trip form
+  return std::string(buffer, result.ptr);
 }
 
 }  // namespace psgkit

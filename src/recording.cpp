@@ -544,11 +544,14 @@ void Recording::Impl::parse_annotations() {
   annotations = std::move(found);
 }
 
-// Takes header facts and annotations from EDFlib when it accepts the file; false when it refuses.
+// Takes header facts from EDFlib when it accepts the file; false when it refuses. Annotations are
+// always psgkit's own TAL parse over the mapped file: EDFlib's annotation scan reads every data record
+// with small reads, which cost more than the rest of opening an 8-h file (the corpus test checks that
+// both agree).
 bool Recording::Impl::take_from_edflib() {
   auto header = std::make_unique<edf_hdr_struct>();
   std::lock_guard<std::mutex> lock(edflib_mutex());
-  if (edfopen_file_readonly(path.c_str(), header.get(), EDFLIB_READ_ALL_ANNOTATIONS) != 0) return false;
+  if (edfopen_file_readonly(path.c_str(), header.get(), EDFLIB_DO_NOT_READ_ANNOTATIONS) != 0) return false;
   struct Closer {
     int handle;
     ~Closer() { edfclose_file(handle); }
@@ -574,20 +577,6 @@ bool Recording::Impl::take_from_edflib() {
     info.digital_max = p.dig_max;
     info.samples_per_record = p.smp_in_datarecord;
   }
-  annotations.clear();
-  int latin1 = 0;
-  for (long long k = 0; k < header->annotations_in_file; ++k) {
-    edf_annotation_struct a{};
-    if (edf_get_annotation(header->handle, static_cast<int>(k), &a) != 0) continue;
-    // EDFlib passes the bytes through; EDF+ requires UTF-8, some writers use Latin-1.
-    if (!edf_text::is_valid_utf8(a.annotation)) ++latin1;
-    annotations.push_back({static_cast<double>(a.onset) / EDFLIB_TIME_DIMENSION,
-                           a.duration[0] ? static_cast<double>(a.duration_l) / EDFLIB_TIME_DIMENSION : -1.0,
-                           edf_text::to_utf8(a.annotation)});
-  }
-  if (latin1 > 0) warn("annotations: " + std::to_string(latin1) + " text(s) not valid UTF-8, read as Latin-1");
-  record_onsets_s.resize(static_cast<size_t>(n_records));
-  for (int64_t r = 0; r < n_records; ++r) record_onsets_s[static_cast<size_t>(r)] = static_cast<double>(r) * record_duration_s;
   return true;
 }
 
@@ -646,7 +635,7 @@ Recording Recording::open(const fs::path& path, ReaderChoice reader) {
   impl->file = MappedFile(path);
   impl->parse_header();
   impl->by_edflib = reader == ReaderChoice::Auto && impl->take_from_edflib();
-  if (!impl->by_edflib) impl->parse_annotations();
+  impl->parse_annotations();
   impl->finish();
   return Recording(std::move(impl));
 }

@@ -200,7 +200,19 @@ TEST_CASE("corpus: files EDFlib opens match EDFlib's header facts and samples ex
     CHECK(rec.start().day == h.startdate_day);
     CHECK(rec.start().second == h.starttime_second);
     CHECK(rec.start().subsecond_s == static_cast<double>(h.starttime_subsecond) / 1e7);
-    CHECK(rec.annotations().size() == static_cast<size_t>(h.annotations_in_file));
+    REQUIRE(rec.annotations().size() == static_cast<size_t>(h.annotations_in_file));
+    // psgkit parses TALs itself: every annotation must be EDFlib's (onset and duration in 100 ns).
+    for (long long k = 0; k < h.annotations_in_file; ++k) {
+      edf_annotation_struct a{};
+      REQUIRE(edf_get_annotation(h.handle, static_cast<int>(k), &a) == 0);
+      const psgkit::Annotation& mine = rec.annotations()[static_cast<size_t>(k)];
+      CAPTURE(k);
+      CHECK(std::llround(mine.onset_s * 1e7) == a.onset);
+      CHECK(std::llround(mine.duration_s * 1e7) == (a.duration[0] ? a.duration_l : -10000000LL));
+      // EDFlib cuts long texts; ours are whole.
+      const std::string theirs = a.annotation;
+      CHECK(mine.text.compare(0, theirs.size(), theirs) == 0);
+    }
     for (int i = 0; i < h.edfsignals; ++i) {
       const psgkit::SignalInfo& s = rec.signals()[static_cast<size_t>(i)];
       const edf_param_struct& p = h.signalparam[i];

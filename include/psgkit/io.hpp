@@ -55,7 +55,7 @@ struct CsvTable {
 CsvTable read_csv(const std::filesystem::path& path);
 CsvTable parse_csv(std::string_view text, const std::filesystem::path& source_name);
 
-// Shortest text that reads back as the same double ("%.17g" trimmed), "nan" for NaN.
+// Shortest text that reads back as the same double (std::to_chars), "nan" for NaN.
 std::string format_double(double value);
 
 }  // namespace psgkit
