@@ -24,6 +24,22 @@ fs::path temp_name_for(const fs::path& target) {
   temp += ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
   return temp;
 }
+void write_all(const fs::path& path, const fs::path& written, std::string_view content) {
+  const int fd = ::open(written.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(path.string(), "", std::string("cannot create output: ") + std::strerror(errno));
+  size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      throw Error(path.string(), "", std::string("write failed: ") + std::strerror(err));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) throw Error(path.string(), "", std::string("close failed: ") + std::strerror(errno));
+}
 }  // namespace
 
 AtomicOutput::AtomicOutput(fs::path target) : target_(std::move(target)), temp_(temp_name_for(target_)) {}
@@ -37,29 +53,23 @@ AtomicOutput::~AtomicOutput() {
 
 void AtomicOutput::commit() {
   std::error_code ec;
+  // A device or pipe (/dev/null, /dev/stdout, a FIFO) is written into: renaming over it would
+  // replace the device itself.
+  if (fs::exists(target_, ec) && !fs::is_regular_file(target_, ec)) {
+    write_all(target_, target_, read_file(temp_));
+    fs::remove(temp_, ec);
+    committed_ = true;
+    return;
+  }
   fs::rename(temp_, target_, ec);
   if (ec) throw Error(target_.string(), "", "cannot move finished output into place: " + ec.message());
   committed_ = true;
 }
 
+
 void write_file_atomic(const fs::path& path, std::string_view content) {
   AtomicOutput out(path);
-  {
-    const int fd = ::open(out.temp_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw Error(path.string(), "", std::string("cannot create output: ") + std::strerror(errno));
-    size_t written = 0;
-    while (written < content.size()) {
-      const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        const int err = errno;
-        ::close(fd);
-        throw Error(path.string(), "", std::string("write failed: ") + std::strerror(err));
-      }
-      written += static_cast<size_t>(n);
-    }
-    if (::close(fd) != 0) throw Error(path.string(), "", std::string("close failed: ") + std::strerror(errno));
-  }
+  write_all(path, out.temp_path(), content);
   out.commit();
 }
 

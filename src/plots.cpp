@@ -23,19 +23,6 @@ constexpr std::array<const char*, kNumSleepStages> kStageColours{"#f4c542", "#9f
 
 std::string num(double v) { return fmt::format("{:.1f}", v); }
 
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 // A figure body in a width x height user-unit box; finish() wraps it into a standalone document.
 struct Canvas {
@@ -528,6 +515,20 @@ std::string paired_svg(const std::vector<PairedValue>& values, const std::string
     canvas.text(legend_x + 28, y + 4, legend[k][1], "start", 11);
   }
   return canvas.finish();
+}
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
 }
 
 }  // namespace psgkit

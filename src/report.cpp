@@ -45,20 +45,6 @@ ordered_json cohort_measures_json(const CohortComparison& comparison) {
   return measures;
 }
 
-std::string html_escape(const std::string& text) {
-  std::string out;
-  for (const char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 std::string format_value(double value) {
   if (!std::isfinite(value)) return "–";
   if (std::fabs(value) >= 1000 || value == std::round(value)) return fmt::format("{:.0f}", value);
@@ -80,12 +66,12 @@ figure{margin:12px 0;} figcaption{font-size:12px;color:#52606d;} .notes{font-siz
 </style>)";
 
 std::string page(const std::string& title, const std::string& body) {
-  return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + html_escape(title) +
-         "</title>" + kStyle + "</head><body>\n<h1>" + html_escape(title) + "</h1>\n" + body + "</body></html>\n";
+  return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + xml_escape(title) +
+         "</title>" + kStyle + "</head><body>\n<h1>" + xml_escape(title) + "</h1>\n" + body + "</body></html>\n";
 }
 
 std::string figure(const std::string& svg, const std::string& caption) {
-  return "<figure>" + svg + "<figcaption>" + html_escape(caption) + "</figcaption></figure>\n";
+  return "<figure>" + svg + "<figcaption>" + xml_escape(caption) + "</figcaption></figure>\n";
 }
 
 std::string change_class(double difference) {
@@ -162,16 +148,16 @@ std::string cohort_json(const CohortResult& result) {
 
 std::string comparison_html(const NightAnalysis& before, const NightAnalysis& after,
                             const std::vector<MeasureChange>& changes) {
-  std::string body = "<p class=\"notes\">Before: " + html_escape(before.path.string()) + "<br>After: " +
-                     html_escape(after.path.string()) + "</p>\n";
+  std::string body = "<p class=\"notes\">Before: " + xml_escape(before.path.string()) + "<br>After: " +
+                     xml_escape(after.path.string()) + "</p>\n";
   for (const auto* night : {&before, &after})
     for (const auto& note : night->notes)
-      body += "<p class=\"notes\">" + html_escape((night == &before ? "Before: " : "After: ") + note) + "</p>\n";
+      body += "<p class=\"notes\">" + xml_escape((night == &before ? "Before: " : "After: ") + note) + "</p>\n";
   body += "<h2>Measures</h2>\n<table><tr><th>Measure</th><th>Unit</th><th>Before</th><th>After</th>"
           "<th>Difference</th><th>% change</th></tr>\n";
   for (const auto& c : changes) {
-    body += std::string("<tr") + (c.deep_sleep ? " class=\"deep\"" : "") + "><td>" + html_escape(c.name) + "</td><td>" +
-            html_escape(c.unit) + "</td><td>" + format_value(c.before) + "</td><td>" + format_value(c.after) + "</td><td" +
+    body += std::string("<tr") + (c.deep_sleep ? " class=\"deep\"" : "") + "><td>" + xml_escape(c.name) + "</td><td>" +
+            xml_escape(c.unit) + "</td><td>" + format_value(c.before) + "</td><td>" + format_value(c.after) + "</td><td" +
             change_class(c.difference) + ">" + format_value(c.difference) + "</td><td>" +
             format_value(c.percent_change) + "</td></tr>\n";
   }
@@ -191,21 +177,21 @@ std::string cohort_html(const CohortResult& result) {
   for (const auto& n : result.nights) ok += n.analysis ? 1 : 0;
   body += fmt::format("<p class=\"notes\">{} subjects, {} of {} nights analysed. Sessions: ", result.subjects.size(), ok,
                       result.nights.size());
-  for (size_t i = 0; i < result.sessions.size(); ++i) body += (i ? ", " : "") + html_escape(result.sessions[i]);
+  for (size_t i = 0; i < result.sessions.size(); ++i) body += (i ? ", " : "") + xml_escape(result.sessions[i]);
   body += " (the first is the baseline).</p>\n";
   if (!result.excluded.empty()) {
     body += "<h2>Left out</h2>\n<ul>\n";
-    for (const auto& e : result.excluded) body += "<li class=\"fail\">" + html_escape(e) + "</li>\n";
+    for (const auto& e : result.excluded) body += "<li class=\"fail\">" + xml_escape(e) + "</li>\n";
     body += "</ul>\n";
   }
   for (const auto& comparison : result.comparisons) {
-    body += "<h2>" + html_escape(comparison.session) + " vs " + html_escape(comparison.baseline) + "</h2>\n";
-    body += "<table><tr><th>Measure</th><th>Unit</th><th>n</th><th>Mean " + html_escape(comparison.baseline) +
-            "</th><th>Mean " + html_escape(comparison.session) +
+    body += "<h2>" + xml_escape(comparison.session) + " vs " + xml_escape(comparison.baseline) + "</h2>\n";
+    body += "<table><tr><th>Measure</th><th>Unit</th><th>n</th><th>Mean " + xml_escape(comparison.baseline) +
+            "</th><th>Mean " + xml_escape(comparison.session) +
             "</th><th>Mean diff</th><th>95 % CI</th><th>Hedges g</th><th>t-test p</th><th>Wilcoxon p</th><th>Holm p</th></tr>\n";
     for (const auto& m : comparison.measures) {
-      body += std::string("<tr") + (m.deep_sleep ? " class=\"deep\"" : "") + "><td>" + html_escape(m.name) + "</td><td>" +
-              html_escape(m.unit) + "</td><td>" + std::to_string(m.n) + "</td><td>" + format_value(m.mean_before) +
+      body += std::string("<tr") + (m.deep_sleep ? " class=\"deep\"" : "") + "><td>" + xml_escape(m.name) + "</td><td>" +
+              xml_escape(m.unit) + "</td><td>" + std::to_string(m.n) + "</td><td>" + format_value(m.mean_before) +
               "</td><td>" + format_value(m.mean_after) + "</td><td" + change_class(m.mean_diff) + ">" +
               format_value(m.mean_diff) + "</td><td>" + format_value(m.ci95_low) + " … " + format_value(m.ci95_high) +
               "</td><td>" + format_value(m.hedges_g) + "</td><td>" + format_p(m.ttest_p) + "</td><td>" +
@@ -229,13 +215,13 @@ std::string cohort_html(const CohortResult& result) {
   body += "<h2>Nights</h2>\n<table><tr><th>Subject</th><th>Session</th><th>File</th><th>N3 (min)</th><th>TST (min)</th>"
           "<th>Staging</th></tr>\n";
   for (const auto& n : result.nights) {
-    body += "<tr><td>" + html_escape(n.subject) + "</td><td>" + html_escape(n.session) + "</td><td>" +
-            html_escape(n.path.filename().string()) + "</td>";
+    body += "<tr><td>" + xml_escape(n.subject) + "</td><td>" + xml_escape(n.session) + "</td><td>" +
+            xml_escape(n.path.filename().string()) + "</td>";
     if (n.analysis)
       body += "<td>" + format_value(n.analysis->value("N3")) + "</td><td>" + format_value(n.analysis->value("TST")) +
               "</td><td>" + (n.analysis->staged_automatically ? "automatic" : "expert") + "</td></tr>\n";
     else
-      body += "<td colspan=\"3\" class=\"fail\">" + html_escape(n.error) + "</td></tr>\n";
+      body += "<td colspan=\"3\" class=\"fail\">" + xml_escape(n.error) + "</td></tr>\n";
   }
   body += "</table>\n";
   return page("psgkit: cohort report", body);

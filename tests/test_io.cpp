@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
+#include <thread>
 
 #include "psgkit/error.hpp"
 #include "psgkit/io.hpp"
@@ -43,4 +46,19 @@ TEST_CASE("atomic output leaves the old file or the new one, never a temporary")
   CHECK(files == 1);
   CHECK_THROWS_AS(write_file_atomic(dir / "no/such/dir/x.txt", "x"), Error);
   CHECK_THROWS_WITH_AS(read_file(dir / "missing.txt"), doctest::Contains("missing.txt"), Error);
+}
+
+TEST_CASE("output to a pipe or device is written into it, not renamed over it") {
+  psgkit_test::TempDir dir("io-fifo");
+  const auto fifo = dir / "pipe";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::string received;
+  std::thread reader([&] { received = read_file(fifo); });
+  write_file_atomic(fifo, "through the pipe");
+  reader.join();
+  CHECK(received == "through the pipe");
+  CHECK(std::filesystem::is_fifo(fifo));
+  int files = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path)) ++files;
+  CHECK(files == 1);  // no temporary left behind
 }

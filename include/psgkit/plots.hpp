@@ -66,6 +66,9 @@ std::string paired_svg(const std::vector<PairedValue>& values, const std::string
                        const PlotOptions& options = {}, const std::string& before_label = "Before",
                        const std::string& after_label = "After");
 
+// Text escaped for XML/HTML content and attribute values (&, <, >, ").
+std::string xml_escape(std::string_view text);
+
 // The PNG encoder behind spectrogram_svg, public for tests.
 namespace png {
 uint32_t crc32(std::span<const uint8_t> bytes, uint32_t crc = 0);  // ISO-HDLC CRC-32 (PNG, zlib)
