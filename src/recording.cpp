@@ -94,6 +94,14 @@ class MappedFile {
   }
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
+  // Drops the whole pages inside [begin, end) from this process: a walk over every data record
+  // (annotations, one signal) would otherwise keep the entire file resident. Read-only file pages
+  // come back from the page cache on the next access, so this is safe while other threads read.
+  void release(size_t begin, size_t end) const {
+    static const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    const size_t first = (begin + page - 1) / page * page, last = std::min(end, size_) / page * page;
+    if (last > first) ::madvise(const_cast<uint8_t*>(data_) + first, last - first, MADV_DONTNEED);
+  }
 
  private:
   const uint8_t* data_ = nullptr;
@@ -156,6 +164,11 @@ struct Recording::Impl {
 
   void parse_header();
   void parse_annotations();
+  // See MappedFile::release; batches keep the madvise calls rare.
+  static constexpr int64_t kRecordsPerRelease = 256;
+  void release_records(int64_t from, int64_t to) const {
+    file.release(static_cast<size_t>(header_bytes + from * record_bytes), static_cast<size_t>(header_bytes + to * record_bytes));
+  }
   bool take_from_edflib();
   void finish();
   template <class T, class Convert>
@@ -427,6 +440,7 @@ void Recording::Impl::parse_annotations() {
   std::string first_malformed;
   std::vector<Annotation> found;
   for (int64_t r = 0; r < n_records; ++r) {
+    if (r % kRecordsPerRelease == 0 && r > 0) release_records(r - kRecordsPerRelease, r);
     const uint8_t* record = file.data() + header_bytes + r * record_bytes;
     for (size_t c = 0; c < channels.size(); ++c) {
       const char* begin = reinterpret_cast<const char*>(record + channels[c]->offset_in_record);
@@ -541,6 +555,7 @@ void Recording::Impl::parse_annotations() {
     warn(std::string("annotations: ") + std::to_string(out_of_place) + " time-keeping TAL(s) " +
          (discontinuous ? "make records overlap the previous one" : "disagree with contiguous records in an EDF+C file"));
   for (Annotation& a : found) a.onset_s -= subsecond;
+  release_records(0, n_records);
   annotations = std::move(found);
 }
 
@@ -602,6 +617,7 @@ void Recording::Impl::decode(int signal, Convert convert, std::vector<T>& out) c
   T* dst = out.data();
   const uint8_t* p = file.data() + header_bytes + s.offset_in_record;
   for (int64_t r = 0; r < n_records; ++r, p += record_bytes, dst += spr) {
+    if (r % kRecordsPerRelease == 0 && r > 0) release_records(r - kRecordsPerRelease, r);
     if (bytes_per_sample == 2) {
       if constexpr (std::endian::native == std::endian::little) {
         for (size_t j = 0; j < spr; ++j) {
@@ -621,6 +637,7 @@ void Recording::Impl::decode(int signal, Convert convert, std::vector<T>& out) c
       }
     }
   }
+  release_records(0, n_records);
 }
 
 Recording::Recording(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
