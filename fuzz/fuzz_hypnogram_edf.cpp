@@ -6,11 +6,6 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static psgkit_fuzz::InputFile input(".edf");
-  const auto& path = input.write(data, size);
-  try {
-    psgkit_fuzz::check_hypnogram(psgkit::read_hypnogram(path));
-  } catch (const psgkit::Error& e) {
-    psgkit_fuzz::check_refusal(e, path);
-  }
-  return 0;
+  return psgkit_fuzz::fuzz_hypnogram_reader(input, data, size,
+                                            [](const std::filesystem::path& p) { return psgkit::read_hypnogram(p); });
 }
