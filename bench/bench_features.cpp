@@ -18,10 +18,11 @@ void BM_DefaultFeaturesNight(benchmark::State& state) {
   std::vector<std::vector<float>> data;
   std::vector<psgkit::ChannelSamples> channels;
   int64_t samples = 0;
-  for (const auto& label : psgkit::pick_feature_channels(rec, psgkit::Recipe::Default)) {
-    const int index = rec.require_signal(label);
-    data.push_back(rec.read(index));
-    channels.push_back({psgkit::column_prefix(label), {}, rec.signals()[static_cast<size_t>(index)].fs_hz});
+  // Every signal of the 6-signal night (4 EEG, EOG, EMG), as the features issue asks: 6 channels.
+  for (size_t index = 0; index < rec.signals().size(); ++index) {
+    const std::string& label = rec.signals()[index].label;
+    data.push_back(rec.read(static_cast<int>(index)));
+    channels.push_back({psgkit::column_prefix(label), {}, rec.signals()[index].fs_hz});
     samples += static_cast<int64_t>(data.back().size());
   }
   for (size_t c = 0; c < channels.size(); ++c) channels[c].samples_uv = data[c];

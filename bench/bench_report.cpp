@@ -194,7 +194,7 @@ const std::map<std::string, std::string>& descriptions() {
       {"BM_BandpassFiltfilt8h256Hz", "Band-pass 0.5-4.5 Hz filtfilt, 8 h at 256 Hz"},
       {"BM_WelchEpoch", "Welch PSD, one 30-s epoch at 256 Hz (4-s Hann, 50 %)"},
       {"BM_MultitaperEpoch", "Multitaper PSD, one 30-s epoch at 256 Hz (NW 4, 7 tapers, adaptive)"},
-      {"BM_DefaultFeaturesNight", "Default features per night, 4 EEG channels at 256 Hz"},
+      {"BM_DefaultFeaturesNight", "Default features per night, 6 channels (4 EEG, EOG, EMG) at 256 Hz"},
       {"BM_DeepSleep8h100Hz", "Deep-sleep analysis (SWA, slow waves), 8 h at 100 Hz"},
       {"BM_StageStep1Open", "`stage` step 1: Recording::open (header, EDFlib annotation scan)"},
       {"BM_StageStep2ReadDouble", "`stage` step 2: read Fpz-Cz as double"},

@@ -50,10 +50,16 @@ for h in "${harnesses[@]}"; do
   echo "== $h: $seconds s, corpus $(find -L "$corpus" -type f | wc -l) files, log $log"
   start=$(date +%s)
   status=0
-  "$build/$h" "${mode[@]}" -max_total_time="$seconds" -rss_limit_mb="$rss_mb" -timeout="$timeout_s" \
-    -max_len="$max_len" -dict="$dict" -artifact_prefix="$findings/" -print_final_stats=1 "$corpus" \
-    >"$log" 2>&1 || status=$?
+  # CPU seconds (user + system, fork-mode jobs included) say how much fuzzing happened on a busy machine;
+  # wall seconds do not.
+  cpu_file=$(mktemp)
+  TIMEFORMAT='%U %S'
+  { time "$build/$h" "${mode[@]}" -max_total_time="$seconds" -rss_limit_mb="$rss_mb" \
+      -timeout="$timeout_s" -max_len="$max_len" -dict="$dict" -artifact_prefix="$findings/" \
+      -print_final_stats=1 "$corpus" >"$log" 2>&1 || status=$?; } 2>"$cpu_file"
   elapsed=$(( $(date +%s) - start ))
+  cpu=$(awk '{ printf "%.0f", $1 + $2 }' "$cpu_file")
+  rm -f "$cpu_file"
   if (( keep_going )); then
     # fork mode status lines: "#<execs>: cov: <n> ft: ... oom/timeout/crash: a/b/c time: ..."
     execs=$(last_match '^#[0-9]+: cov' "$log" | tr -dc '0-9')
@@ -62,8 +68,8 @@ for h in "${harnesses[@]}"; do
   fi
   cov=$(last_match 'cov: [0-9]+' "$log" | tr -dc '0-9')
   new=$(( $(count_findings "$findings") - before ))
-  line=$(printf '%-22s %6ss  execs %-10s cov %-6s corpus %-6s new findings %s (exit %s)' "$h" "$elapsed" \
-         "${execs:-?}" "${cov:-?}" "$(find -L "$corpus" -type f | wc -l)" "$new" "$status")
+  line=$(printf '%-22s %6ss wall %6ss CPU  execs %-10s cov %-6s corpus %-6s new findings %s (exit %s)' \
+         "$h" "$elapsed" "$cpu" "${execs:-?}" "${cov:-?}" "$(find -L "$corpus" -type f | wc -l)" "$new" "$status")
   echo "$line"
   summary+=("$line")
   if (( new > 0 )); then

@@ -267,46 +267,19 @@ FeatureTable compute_features(std::span<const ChannelSamples> channels, const Fe
         out[col] = sxy / plan.aperiodic_sxx;
       }
       ++col;
-      // ---- time domain: pass 1 mean, pass 2 central moments and differences
-      double sum = 0.0;
-      for (size_t i = 0; i < n; ++i) sum += x[i];
-      const double mean = sum / static_cast<double>(n);
-      double m2 = 0, m3 = 0, m4 = 0, d1_sum_sq = 0, d2_sum_sq = 0, line_length = 0;
-      size_t crossings = 0;
-      for (size_t i = 0; i < n; ++i) {
-        const double dev = x[i] - mean, dev2 = dev * dev;
-        m2 += dev2;
-        m3 += dev2 * dev;
-        m4 += dev2 * dev2;
-      }
-      for (size_t i = 0; i + 1 < n; ++i) {
-        const double d1 = static_cast<double>(x[i + 1]) - x[i];
-        d1_sum_sq += d1 * d1;
-        line_length += std::abs(d1);
-        crossings += ((x[i + 1] > 0) - (x[i + 1] < 0)) != ((x[i] > 0) - (x[i] < 0));
-        if (i + 2 < n) {
-          const double d2 = static_cast<double>(x[i + 2]) - 2.0 * x[i + 1] + x[i];
-          d2_sum_sq += d2 * d2;
-        }
-      }
-      const double nd = static_cast<double>(n);
-      m2 /= nd;
-      m3 /= nd;
-      m4 /= nd;
-      // Variances of the differences: E[d²] - E[d]², with E[d1] = (x[n-1]-x[0])/(n-1) exactly.
-      const double d1_mean = (static_cast<double>(x[n - 1]) - x[0]) / (nd - 1);
-      const double d2_mean = ((static_cast<double>(x[n - 1]) - x[n - 2]) - (static_cast<double>(x[1]) - x[0])) / (nd - 2);
-      const double var_d1 = std::max(0.0, d1_sum_sq / (nd - 1) - d1_mean * d1_mean);
-      const double var_d2 = std::max(0.0, d2_sum_sq / (nd - 2) - d2_mean * d2_mean);
-      const double mobility = std::sqrt(var_d1 / m2);
-      out[col++] = m2;
-      out[col++] = m2;
-      out[col++] = mobility;
-      out[col++] = std::sqrt(var_d2 / var_d1) / mobility;
-      out[col++] = static_cast<double>(crossings);
-      out[col++] = line_length;
-      out[col++] = m3 / std::pow(m2, 1.5);
-      out[col++] = m4 / (m2 * m2) - 3.0;
+      // ---- time domain
+      const detail::SampleMoments m = detail::sample_moments(x);
+      if (!std::isfinite(m.sum))
+        throw Error("", ch.prefix, "epoch " + std::to_string(e + 1) + " (onset " + format_double(table.onset_s[e]) +
+                                       " s) holds a non-finite sample (NaN or infinity)");
+      out[col++] = m.variance(n);
+      out[col++] = m.variance(n);
+      out[col++] = m.hjorth_mobility(n);
+      out[col++] = m.hjorth_complexity(n);
+      out[col++] = static_cast<double>(m.crossings);
+      out[col++] = m.line_length;
+      out[col++] = m.skewness(n);
+      out[col++] = m.excess_kurtosis(n);
       out[col++] = detail::inter_percentile_range_fast(x, options.percentile_lo, options.percentile_hi, scratch);
     }
   }

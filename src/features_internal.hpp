@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <immintrin.h>
@@ -9,7 +10,80 @@
 #include <span>
 #include <vector>
 
+#include "lanes_internal.hpp"
+
 namespace psgkit::detail {
+
+// Time-domain sums of one epoch x[0..n) (n >= 2), in double whatever the sample type. Σ over
+// i in [0, n-1) unless said otherwise; d1[i] = x[i+1] - x[i], d2[i] = d1[i+1] - d1[i].
+struct SampleMoments {
+  double sum = 0, min = 0, max = 0;
+  double m2 = 0, m3 = 0, m4 = 0;  // Σ (x - mean)^k over all n samples
+  double d1_ss = 0, d2_ss = 0;    // Σ (d - mean d)² of the first (n-1 terms) / second (n-2) differences
+  double line_length = 0;         // Σ |d1|
+  size_t crossings = 0;           // sign(x[i+1]) != sign(x[i]), signs in {-1, 0, 1}
+  size_t slope_sign_changes = 0;  // d1[i]·d1[i+1] < 0, i in [0, n-2)
+  // Central moments and the Hjorth parameters (Hjorth 1970) from these sums.
+  double variance(size_t n) const { return m2 / static_cast<double>(n); }
+  double skewness(size_t n) const { return m3 / static_cast<double>(n) / std::pow(variance(n), 1.5); }
+  double excess_kurtosis(size_t n) const {
+    const double v = variance(n);
+    return m4 / static_cast<double>(n) / (v * v) - 3.0;
+  }
+  double hjorth_mobility(size_t n) const { return std::sqrt(d1_ss / static_cast<double>(n - 1) / variance(n)); }
+  double hjorth_complexity(size_t n) const {
+    const double var_d1 = d1_ss / static_cast<double>(n - 1), var_d2 = d2_ss / static_cast<double>(n - 2);
+    return std::sqrt(var_d2 / var_d1) / hjorth_mobility(n);
+  }
+};
+// Vector kernels chosen once per CPU (AVX-512, AVX2, baseline), compiled without FMA contraction so
+// every CPU gives the same bits. When a sample is NaN or infinite, only sum/min/max are filled (sum
+// is then not finite): callers check std::isfinite(sum). Throws psgkit::Error when n < 2.
+SampleMoments sample_moments(std::span<const double> x);
+SampleMoments sample_moments(std::span<const float> x);
+// Σ x in double (vector accumulators; same bits on every CPU).
+double sum_as_double(std::span<const double> x);
+double sum_as_double(std::span<const float> x);
+
+// std::nth_element's contract (v[k] in place, smaller values before, larger after) for values without
+// NaN, by quickselect with branch-free partitions: EEG samples are in random order, so the branches
+// of an ordinary partition are mispredicted half the time. Equal values (quantised samples) are
+// split off as a third part, so runs of one value cannot stall it; after 2·log2(n) rounds it hands
+// over to std::nth_element (introselect's guarantee).
+template <class T>
+void select_nth(std::span<T> v, size_t k) {
+  size_t lo = 0, hi = v.size();
+  for (int budget = 2 * (std::bit_width(v.size()) + 1); hi - lo > 16; --budget) {
+    if (budget == 0) {
+      std::nth_element(v.begin() + static_cast<std::ptrdiff_t>(lo), v.begin() + static_cast<std::ptrdiff_t>(k),
+                       v.begin() + static_cast<std::ptrdiff_t>(hi));
+      return;
+    }
+    const T a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi - 1];
+    const T pivot = std::max(std::min(a, b), std::min(std::max(a, b), c));  // median of three
+    // [lo, less) < pivot, then [less, equal) == pivot, then > pivot.
+    size_t less = lo;
+    for (size_t i = lo; i < hi; ++i) {
+      const T x = v[i];
+      const bool smaller = x < pivot;
+      v[i] = v[less];
+      v[less] = x;
+      less += smaller;
+    }
+    size_t equal = less;
+    for (size_t i = less; i < hi; ++i) {
+      const T x = v[i];
+      const bool same = !(pivot < x);
+      v[i] = v[equal];
+      v[equal] = x;
+      equal += same;
+    }
+    if (k < less) hi = less;
+    else if (k < equal) return;
+    else lo = equal;
+  }
+  std::sort(v.begin() + static_cast<std::ptrdiff_t>(lo), v.begin() + static_cast<std::ptrdiff_t>(hi));
+}
 
 // The order statistic at fractional `position` (0 .. n-1) with numpy.percentile's linear
 // interpolation, including its numerically symmetric lerp (b - (b-a)(1-t) for t >= 0.5). Reorders v.
@@ -17,7 +91,7 @@ template <class T>
 double interpolated_order_statistic(std::span<T> v, double position) {
   const size_t k = static_cast<size_t>(std::floor(position));
   const double t = position - static_cast<double>(k);
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  select_nth(v, k);
   const double a = v[k];
   if (t == 0.0 || k + 1 >= v.size()) return a;
   const double b = *std::min_element(v.begin() + static_cast<std::ptrdiff_t>(k) + 1, v.end());
@@ -93,12 +167,6 @@ __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw"))) inline size_t brac
   return i;
 }
 
-inline bool have_avx512() {
-  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
-  return yes;
-}
-
 // Same result as inter_percentile_range on a copy of x, faster for long inputs (Floyd & Rivest 1975
 // style): a sorted sample of 128 values brackets each wanted order statistic, one pass counts the values
 // below each bracket and gathers those inside, and only the gathered values are selected. A bracket that
@@ -132,7 +200,7 @@ double inter_percentile_range_fast(std::span<const T> x, double q_lo_percent, do
   }
   size_t below[2] = {0, 0}, inside[2] = {0, 0};
   T* gathered[2] = {scratch.data() + n, scratch.data() + 2 * n + kSlack};
-  const size_t done = have_avx512() ? bracket_scan_avx512(x.data(), n, lo_edge, hi_edge, gathered, below, inside) : 0;
+  const size_t done = cpu_level() == 2 ? bracket_scan_avx512(x.data(), n, lo_edge, hi_edge, gathered, below, inside) : 0;
   bracket_scan(x.data(), done, n, lo_edge, hi_edge, gathered, below, inside);
   double value[2];
   for (int j = 0; j < 2; ++j) {

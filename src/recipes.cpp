@@ -74,71 +74,21 @@ void bandpower_epoch(std::span<const double> epoch_uv, std::span<double> out) {
 }
 
 // ---- sleepedf-timedomain: one epoch in a few vectorised passes -------------------------------------
-// Sums are accumulated in W-lane vectors (GCC vector extensions, compiled for AVX-512, AVX2 or the SSE2
-// baseline and chosen at run time), so moments, Hjorth and Higuchi differ from a sequential sum only by
-// rounding (~1e-15 relative). Everything that is discrete (zero crossings, Petrosian sign changes,
-// histogram bins) is computed with exactly the original comparisons, so it is bit-identical.
+// Moments, Hjorth, zero crossings and Petrosian sign changes come from detail::sample_moments; Higuchi
+// lengths and histograms from the kernel below (W-lane vectors, compiled for AVX-512, AVX2 or the SSE2
+// baseline and chosen at run time). Sums differ from a sequential sum only by rounding (~1e-15
+// relative); everything discrete (histogram bins) uses exactly the original comparisons.
 
 constexpr int kHiguchiKMax = 10;
 constexpr int kHistogramBins[4] = {5, 10, 30, 60};
 
-// Results of the vector passes; timedomain_finish() turns them into the 13 features.
+// Results of the vector passes beyond the shared moments: Higuchi lengths and histogram counts.
 struct TimedomainSums {
-  double sum = 0, min = 0, max = 0;
-  double m2 = 0, m3 = 0, m4 = 0;           // Σ dev^k around the mean
-  double d1_ss = 0, d2_ss = 0;             // Σ (d - mean d)² of the first / second differences
-  size_t crossings = 0, petrosian_changes = 0;
   double higuchi_length[kHiguchiKMax + 1][kHiguchiKMax] = {};  // [k][m]: Σ |x[m+ik] - x[m+(i-1)k]|
   uint32_t counts[4][60] = {};             // histogram counts for kHistogramBins
 };
 
-// The lane helpers below are always inlined, so the vector-argument ABI they would have (warned about
-// for the baseline build) never applies.
-#pragma GCC diagnostic ignored "-Wpsabi"
-// GCC ignores vector_size on template-dependent types, so the lane types are spelled out per width.
-using v4d = double __attribute__((vector_size(32)));
-using v4l = long long __attribute__((vector_size(32)));
-using v4i = int __attribute__((vector_size(16)));
-using v8d = double __attribute__((vector_size(64)));
-using v8l = long long __attribute__((vector_size(64)));
-using v8i = int __attribute__((vector_size(32)));
-template <int W> struct LaneTypes;
-template <> struct LaneTypes<4> {
-  using D = v4d;
-  using L = v4l;
-  using I = v4i;
-};
-template <> struct LaneTypes<8> {
-  using D = v8d;
-  using L = v8l;
-  using I = v8i;
-};
-
-template <int W>
-struct Lanes {
-  using D = typename LaneTypes<W>::D;
-  using L = typename LaneTypes<W>::L;
-  using I = typename LaneTypes<W>::I;
-  [[gnu::always_inline]] static D load(const double* p) {
-    D v;
-    std::memcpy(&v, p, sizeof(D));
-    return v;
-  }
-  [[gnu::always_inline]] static D splat(double s) { return D{} + s; }
-  [[gnu::always_inline]] static D abs(D v) { return reinterpret_cast<D>(reinterpret_cast<L>(v) & (L{} + 0x7fffffffffffffffLL)); }
-  [[gnu::always_inline]] static double sum(D v) {
-    double s = 0;
-    for (int l = 0; l < W; ++l) s += v[l];
-    return s;
-  }
-  [[gnu::always_inline]] static long long sum(L v) {
-    long long s = 0;
-    for (int l = 0; l < W; ++l) s += v[l];
-    return s;
-  }
-  // sign(v) in {-1, 0, 1} as lanes (comparisons give -1 for true).
-  [[gnu::always_inline]] static L sign(D v) { return (v < 0.0) - (v > 0.0); }
-};
+using detail::Lanes;
 
 // Σ |x[i+K] - x[i]| over i in [0, n-K), bucketed by i mod K (= Higuchi's offset m). The vector
 // accumulators span a multiple of K samples, so every lane belongs to one fixed bucket.
@@ -194,83 +144,12 @@ template <int W>
 }
 
 template <int W>
-[[gnu::always_inline]] inline void timedomain_sums(std::span<const double> xs, TimedomainSums& s,
-                                                   std::vector<int32_t>& bin_index) {
+[[gnu::always_inline]] inline void timedomain_sums(std::span<const double> xs, const detail::SampleMoments& moments,
+                                                   TimedomainSums& s, std::vector<int32_t>& bin_index) {
   using V = Lanes<W>;
   using D = typename V::D;
-  using L = typename V::L;
   const double* x = xs.data();
   const size_t n = xs.size();
-  const double nd = static_cast<double>(n);
-  // Pass 1: sum, min, max.
-  D vsum{}, vmin = V::splat(x[0]), vmax = V::splat(x[0]);
-  size_t i = 0;
-  for (; i + W <= n; i += W) {
-    const D v = V::load(x + i);
-    vsum += v;
-    vmin = v < vmin ? v : vmin;
-    vmax = v > vmax ? v : vmax;
-  }
-  s.sum = V::sum(vsum);
-  s.min = vmin[0];
-  s.max = vmax[0];
-  for (int l = 1; l < W; ++l) {
-    s.min = std::min(s.min, vmin[l]);
-    s.max = std::max(s.max, vmax[l]);
-  }
-  for (; i < n; ++i) {
-    s.sum += x[i];
-    s.min = std::min(s.min, x[i]);
-    s.max = std::max(s.max, x[i]);
-  }
-  // Pass 2: central moments, difference variances (their means are known in closed form: the sums
-  // telescope), zero crossings and Petrosian sign changes, for i in [0, n-2); the last terms below.
-  const double mean = s.sum / nd;
-  const double d1_mean = (x[n - 1] - x[0]) / (nd - 1);
-  const double d2_mean = ((x[n - 1] - x[n - 2]) - (x[1] - x[0])) / (nd - 2);
-  D m2{}, m3{}, m4{}, s1{}, s2{};
-  L crossings{}, changes{};
-  i = 0;
-  for (; i + W + 2 <= n; i += W) {
-    const D a = V::load(x + i), b = V::load(x + i + 1), c = V::load(x + i + 2);
-    const D dev = a - mean, dev2 = dev * dev;
-    m2 += dev2;
-    m3 += dev2 * dev;
-    m4 += dev2 * dev2;
-    const D d1 = b - a, d1_next = c - b, d2 = d1_next - d1;
-    s1 += (d1 - d1_mean) * (d1 - d1_mean);
-    s2 += (d2 - d2_mean) * (d2 - d2_mean);
-    changes -= d1 * d1_next < 0.0;
-    crossings -= V::sign(a) != V::sign(b);
-  }
-  s.m2 = V::sum(m2);
-  s.m3 = V::sum(m3);
-  s.m4 = V::sum(m4);
-  s.d1_ss = V::sum(s1);
-  s.d2_ss = V::sum(s2);
-  s.crossings = static_cast<size_t>(V::sum(crossings));
-  s.petrosian_changes = static_cast<size_t>(V::sum(changes));
-  auto sgn = [](double v) { return (v > 0) - (v < 0); };
-  for (; i + 2 < n; ++i) {
-    const double dev = x[i] - mean, dev2 = dev * dev;
-    s.m2 += dev2;
-    s.m3 += dev2 * dev;
-    s.m4 += dev2 * dev2;
-    const double d1 = x[i + 1] - x[i], d1_next = x[i + 2] - x[i + 1], d2 = d1_next - d1;
-    s.d1_ss += (d1 - d1_mean) * (d1 - d1_mean);
-    s.d2_ss += (d2 - d2_mean) * (d2 - d2_mean);
-    s.petrosian_changes += d1 * d1_next < 0;
-    s.crossings += sgn(x[i + 1]) != sgn(x[i]);
-  }
-  for (size_t j = n - 2; j < n; ++j) {
-    const double dev = x[j] - mean, dev2 = dev * dev;
-    s.m2 += dev2;
-    s.m3 += dev2 * dev;
-    s.m4 += dev2 * dev2;
-  }
-  const double d1_last = x[n - 1] - x[n - 2];
-  s.d1_ss += (d1_last - d1_mean) * (d1_last - d1_mean);
-  s.crossings += sgn(x[n - 1]) != sgn(x[n - 2]);
   // Pass 3: Higuchi curve lengths for k = 1..10.
   higuchi_all<W>(x, n, s, std::make_integer_sequence<int, kHiguchiKMax>{});
   // Pass 4: histogram bins. The bins of 60 and 10 are found for every sample and packed as
@@ -281,7 +160,7 @@ template <int W>
   // its ideal place, so numpy's guess-and-correct-once rule gives exactly "the number of inner edges
   // <= v" for each bin count, and the 30-bin index is the 60-bin index halved. Otherwise all four are
   // counted directly.
-  double lo = s.min, hi = s.max;
+  double lo = moments.min, hi = moments.max;
   if (lo == hi) {  // numpy widens an empty range to [lo - 0.5, hi + 0.5]
     lo -= 0.5;
     hi += 0.5;
@@ -297,7 +176,7 @@ template <int W>
   const int n_packed = derive ? 1 : 2;
   for (int p = 0; p < n_packed; ++p) {
     const int coarse = p == 0 ? 1 : 0, fine = p == 0 ? 3 : 2;  // indices into kHistogramBins
-    i = 0;
+    size_t i = 0;
     for (; i + W <= n; i += W) {
       const D v = V::load(x + i);
       const D key = histogram_index<W>(v, lo, norm[coarse], step[coarse], kHistogramBins[coarse]) * 64.0 +
@@ -334,24 +213,21 @@ template <int W>
         s.counts[h][bin] = s.counts[h + 1][2 * bin] + s.counts[h + 1][2 * bin + 1];
 }
 
-// fp-contract=off: with FMA available GCC would otherwise fuse the bin edges i·step + lo into one
-// rounding, and samples sitting exactly on an edge would change bins (C++ gets no ISO default here).
-__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"), optimize("fp-contract=off"))) void timedomain_sums_avx512(
-    std::span<const double> x, TimedomainSums& s, std::vector<int32_t>& bin_index) {
-  timedomain_sums<8>(x, s, bin_index);
+PSGKIT_TARGET_AVX512 void timedomain_sums_avx512(std::span<const double> x, const detail::SampleMoments& moments,
+                                                 TimedomainSums& s, std::vector<int32_t>& bin_index) {
+  timedomain_sums<8>(x, moments, s, bin_index);
 }
-__attribute__((target("avx2,fma"), optimize("fp-contract=off"))) void timedomain_sums_avx2(std::span<const double> x, TimedomainSums& s,
-                                                              std::vector<int32_t>& bin_index) {
-  timedomain_sums<4>(x, s, bin_index);
+PSGKIT_TARGET_AVX2 void timedomain_sums_avx2(std::span<const double> x, const detail::SampleMoments& moments,
+                                             TimedomainSums& s, std::vector<int32_t>& bin_index) {
+  timedomain_sums<4>(x, moments, s, bin_index);
 }
-void timedomain_sums_dispatch(std::span<const double> x, TimedomainSums& s, std::vector<int32_t>& bin_index) {
-  static const int level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-                                   __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
-                               ? 2
-                               : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0);
-  if (level == 2) timedomain_sums_avx512(x, s, bin_index);
-  else if (level == 1) timedomain_sums_avx2(x, s, bin_index);
-  else timedomain_sums<4>(x, s, bin_index);
+void timedomain_sums_dispatch(std::span<const double> x, const detail::SampleMoments& moments, TimedomainSums& s,
+                              std::vector<int32_t>& bin_index) {
+  switch (detail::cpu_level()) {
+    case 2: return timedomain_sums_avx512(x, moments, s, bin_index);
+    case 1: return timedomain_sums_avx2(x, moments, s, bin_index);
+    default: return timedomain_sums<4>(x, moments, s, bin_index);
+  }
 }
 
 // Higuchi (1988) fractal dimension with the recipe's normalisation (README: n / (k·c·(n-1))).
@@ -399,23 +275,21 @@ void timedomain_epoch(std::span<const double> x, std::span<double> out) {
   const double nd = static_cast<double>(n);
   thread_local std::vector<double> scratch;
   thread_local std::vector<int32_t> bin_index;
+  const detail::SampleMoments m = detail::sample_moments(x);
+  if (!std::isfinite(m.sum)) throw Error("", "epoch", "the epoch holds a non-finite sample (NaN or infinity)");
   TimedomainSums s;
-  timedomain_sums_dispatch(x, s, bin_index);
-  if (!std::isfinite(s.sum)) throw Error("", "epoch", "the epoch holds a non-finite sample (NaN or infinity)");
-  const double m2 = s.m2 / nd, m3 = s.m3 / nd, m4 = s.m4 / nd;
-  const double var_d1 = s.d1_ss / (nd - 1), var_d2 = s.d2_ss / (nd - 2);
-  const double mobility = std::sqrt(var_d1 / m2);
+  timedomain_sums_dispatch(x, m, s, bin_index);
   size_t col = 0;
-  out[col++] = std::sqrt(m2);
+  out[col++] = std::sqrt(m.variance(n));
   out[col++] = detail::inter_percentile_range_fast(x, 25.0, 75.0, scratch);
-  out[col++] = m3 / std::pow(m2, 1.5);
-  out[col++] = m4 / (m2 * m2) - 3.0;
-  out[col++] = static_cast<double>(s.crossings);
-  out[col++] = mobility;
-  out[col++] = std::sqrt(var_d2 / var_d1) / mobility;
+  out[col++] = m.skewness(n);
+  out[col++] = m.excess_kurtosis(n);
+  out[col++] = static_cast<double>(m.crossings);
+  out[col++] = m.hjorth_mobility(n);
+  out[col++] = m.hjorth_complexity(n);
   out[col++] = higuchi_fd(s, n);
   const double log_n = std::log10(nd);
-  out[col++] = log_n / (log_n + std::log10(1.0 + 0.4 * static_cast<double>(s.petrosian_changes)));
+  out[col++] = log_n / (log_n + std::log10(1.0 + 0.4 * static_cast<double>(m.slope_sign_changes)));
   for (int h = 0; h < 4; ++h)
     out[col++] = histogram_entropy(std::span<const uint32_t>(s.counts[h], static_cast<size_t>(kHistogramBins[h])), n);
 }

@@ -8,6 +8,7 @@
 
 #include "psgkit/error.hpp"
 #include "psgkit/preprocess.hpp"
+#include "lanes_internal.hpp"
 
 namespace psgkit {
 namespace {
@@ -54,10 +55,10 @@ double kaiser_beta(double attenuation_db) {
   return 0.0;
 }
 
-using v4d = double __attribute__((vector_size(32)));
-using v8f = float __attribute__((vector_size(32)));
-using v8d = double __attribute__((vector_size(64)));
-using v16f = float __attribute__((vector_size(64)));
+using detail::v16f;
+using detail::v4d;
+using detail::v8d;
+using detail::v8f;
 
 // Always inlined so that each target-specific function below compiles it for its instruction set.
 template <class V, class T, int W>
@@ -254,10 +255,7 @@ __attribute__((target("avx2,fma"))) void run_avx2(const float* bank, size_t taps
 template <class T>
 void run_polyphase(const T* bank, size_t taps_per_phase, size_t half_len, int64_t up, int64_t down,
                    std::span<const T> x, std::span<T> y) {
-  static const int level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")
-                               ? 2
-                               : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0);
+  const int level = detail::cpu_level();
   if (level == 2) return run_avx512(bank, taps_per_phase, half_len, up, down, x, y);
   if (level == 1) return run_avx2(bank, taps_per_phase, half_len, up, down, x, y);
   if constexpr (std::is_same_v<T, float>) polyphase<v8f, float, 8>(bank, taps_per_phase, half_len, up, down, x, y);

@@ -13,6 +13,7 @@
 #include "psgkit/error.hpp"
 #include "psgkit/preprocess.hpp"
 #include "spectral_internal.hpp"
+#include "features_internal.hpp"
 
 namespace psgkit {
 
@@ -174,11 +175,8 @@ struct WelchEstimator::Impl {
         detrend_into(segment, s.in, Detrend::Linear);
         for (int i = 0; i < nperseg; ++i) s.in[i] *= window[static_cast<size_t>(i)];
       } else {  // one fused pass: (x - mean) · w
-        double mean = 0.0;
-        if (options.detrend == Detrend::Constant) {
-          for (const T v : segment) mean += static_cast<double>(v);
-          mean /= static_cast<double>(nperseg);
-        }
+        const double mean =
+            options.detrend == Detrend::Constant ? detail::sum_as_double(segment) / static_cast<double>(nperseg) : 0.0;
         for (size_t i = 0; i < segment.size(); ++i) s.in[i] = (static_cast<double>(segment[i]) - mean) * window[i];
       }
       fftw_execute_dft_r2c(plan, s.in, s.out);

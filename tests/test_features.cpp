@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <random>
 #include <string>
@@ -169,35 +170,53 @@ TEST_CASE("options: mean-over-bins naming, custom bands and percentiles, column 
 }
 
 TEST_CASE("inter-percentile range equals the sorted-sample definition for any signal and percentiles") {
-  // Exercises the sample-bracketed selection and its fallback: smooth, noisy, heavily tied, monotone.
+  // Exercises the sample-bracketed selection, its fallback and the three-way quickselect: smooth, noisy,
+  // heavily tied, monotone both ways, constant, two-valued, organ pipe; one 30-s epoch at 100 and 256 Hz.
   std::mt19937 rng(11);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  const size_t n = 3000;
-  std::vector<std::vector<float>> signals(4, std::vector<float>(n));
-  for (size_t i = 0; i < n; ++i) {
-    signals[0][i] = normal(rng);
-    signals[1][i] = std::round(normal(rng) * 1.5f);  // 7-ish distinct values: ties everywhere
-    signals[2][i] = static_cast<float>(i);            // sorted
-    signals[3][i] = static_cast<float>(std::sin(0.001 * static_cast<double>(i * i)));
-  }
-  for (const auto& x : signals) {
-    std::vector<double> sorted(x.begin(), x.end());
-    std::sort(sorted.begin(), sorted.end());
-    auto pct = [&](double q) {
-      const double pos = q / 100 * static_cast<double>(n - 1);
-      const size_t k = static_cast<size_t>(pos);
-      const double t = pos - static_cast<double>(k);
-      return k + 1 < n ? sorted[k] + (sorted[k + 1] - sorted[k]) * t : sorted[k];
-    };
-    for (auto [lo, hi] : {std::pair{5.0, 95.0}, {0.0, 100.0}, {25.0, 75.0}, {50.0, 50.0}, {1.0, 2.0}, {33.3, 99.9}}) {
-      FeatureOptions o;
-      o.percentile_lo = lo;
-      o.percentile_hi = hi;
-      const std::vector<ChannelSamples> ch = {{"x", x, 100}};
-      const auto t = compute_features(ch, o);
-      const double got = t.at(0, t.cols() - 1);
-      CHECK(got == doctest::Approx(pct(hi) - pct(lo)).epsilon(1e-12).scale(1e-9));
+  for (const auto& [n, fs_hz] : {std::pair<size_t, double>{3000, 100}, {7680, 256}}) {
+    std::vector<std::vector<float>> signals(8, std::vector<float>(n));
+    for (size_t i = 0; i < n; ++i) {
+      signals[0][i] = normal(rng);
+      signals[1][i] = std::round(normal(rng) * 1.5f);  // 7-ish distinct values: ties everywhere
+      signals[2][i] = static_cast<float>(i);            // sorted
+      signals[3][i] = static_cast<float>(std::sin(0.001 * static_cast<double>(i * i)));
+      signals[4][i] = static_cast<float>(n - i);        // reversed
+      signals[5][i] = 3.0f;                             // constant
+      signals[6][i] = static_cast<float>(i % 2);        // two values
+      signals[7][i] = static_cast<float>(std::min(i, n - i));  // organ pipe
     }
+    for (const auto& x : signals) {
+      std::vector<double> sorted(x.begin(), x.end());
+      std::sort(sorted.begin(), sorted.end());
+      auto pct = [&](double q) {
+        const double pos = q / 100 * static_cast<double>(n - 1);
+        const size_t k = static_cast<size_t>(pos);
+        const double t = pos - static_cast<double>(k);
+        return k + 1 < n ? sorted[k] + (sorted[k + 1] - sorted[k]) * t : sorted[k];
+      };
+      for (auto [lo, hi] : {std::pair{5.0, 95.0}, {0.0, 100.0}, {25.0, 75.0}, {50.0, 50.0}, {1.0, 2.0}, {33.3, 99.9}}) {
+        FeatureOptions o;
+        o.percentile_lo = lo;
+        o.percentile_hi = hi;
+        const std::vector<ChannelSamples> ch = {{"x", x, fs_hz}};
+        const auto t = compute_features(ch, o);
+        const double got = t.at(0, t.cols() - 1);
+        CHECK(got == doctest::Approx(pct(hi) - pct(lo)).epsilon(1e-12).scale(1e-9));
+      }
+    }
+  }
+}
+
+TEST_CASE("a NaN or infinite sample is an error naming the channel and epoch, never a number") {
+  std::vector<float> x(3 * 3000);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(std::sin(0.3 * static_cast<double>(i)));
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    std::vector<float> y = x;
+    y[2 * 3000 + 17] = bad;  // epoch 3
+    const std::vector<ChannelSamples> ch = {{"fpz_cz", y, 100}};
+    CHECK_THROWS_WITH_AS(compute_features(ch), doctest::Contains("epoch 3 (onset 60 s)"), psgkit::Error);
+    CHECK_THROWS_WITH_AS(compute_features(ch), doctest::Contains("fpz_cz"), psgkit::Error);
   }
 }
 

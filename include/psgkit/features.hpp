@@ -92,7 +92,8 @@ std::vector<std::string> feature_names(const FeatureOptions& options);
 // with onset_s in seconds from the first sample. Warnings (dropped partial epoch, bands above Nyquist,
 // clipped ranges) are appended to `warnings` when not null. Throws psgkit::Error for an invalid
 // option (epoch shorter than the Welch window, non-positive rate, percentiles outside [0, 100],
-// lo > hi) or when no whole epoch fits.
+// lo > hi), when no whole epoch fits, or when an epoch holds a NaN or infinite sample (the message
+// names the channel prefix, the epoch number from 1 and its onset).
 FeatureTable compute_features(std::span<const ChannelSamples> channels, const FeatureOptions& options = {},
                               std::vector<std::string>* warnings = nullptr);
 

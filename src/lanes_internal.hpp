@@ -1,0 +1,86 @@
+// W-lane double vectors (GCC vector extensions) for kernels compiled several times — AVX-512 (W = 8),
+// AVX2 (W = 4) and the SSE2 baseline (W = 4) — and chosen once at run time (cpu_level()).
+#pragma once
+
+#include <cstring>
+
+// The lane helpers are always inlined, so the vector-argument ABI they would have (warned about for
+// the baseline build) never applies.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+namespace psgkit::detail {
+
+// GCC ignores vector_size on template-dependent types, so the lane types are spelled out per width.
+using v4d = double __attribute__((vector_size(32)));
+using v4l = long long __attribute__((vector_size(32)));
+using v4i = int __attribute__((vector_size(16)));
+using v4f = float __attribute__((vector_size(16)));
+using v8d = double __attribute__((vector_size(64)));
+using v8l = long long __attribute__((vector_size(64)));
+using v8i = int __attribute__((vector_size(32)));
+using v8f = float __attribute__((vector_size(32)));
+using v16f = float __attribute__((vector_size(64)));
+template <int W> struct LaneTypes;
+template <> struct LaneTypes<4> {
+  using D = v4d;
+  using L = v4l;
+  using I = v4i;
+  using F = v4f;
+};
+template <> struct LaneTypes<8> {
+  using D = v8d;
+  using L = v8l;
+  using I = v8i;
+  using F = v8f;
+};
+
+template <int W>
+struct Lanes {
+  using D = typename LaneTypes<W>::D;
+  using L = typename LaneTypes<W>::L;
+  using I = typename LaneTypes<W>::I;
+  using F = typename LaneTypes<W>::F;
+  [[gnu::always_inline]] static D load(const double* p) {
+    D v;
+    std::memcpy(&v, p, sizeof(D));
+    return v;
+  }
+  // W floats widened to double (exact).
+  [[gnu::always_inline]] static D load(const float* p) {
+    F v;
+    std::memcpy(&v, p, sizeof(F));
+    return __builtin_convertvector(v, D);
+  }
+  [[gnu::always_inline]] static D splat(double s) { return D{} + s; }
+  [[gnu::always_inline]] static D abs(D v) { return reinterpret_cast<D>(reinterpret_cast<L>(v) & (L{} + 0x7fffffffffffffffLL)); }
+  [[gnu::always_inline]] static double sum(D v) {
+    double s = 0;
+    for (int l = 0; l < W; ++l) s += v[l];
+    return s;
+  }
+  [[gnu::always_inline]] static long long sum(L v) {
+    long long s = 0;
+    for (int l = 0; l < W; ++l) s += v[l];
+    return s;
+  }
+  // sign(v) in {-1, 0, 1} as lanes (comparisons give -1 for true).
+  [[gnu::always_inline]] static L sign(D v) { return (v < 0.0) - (v > 0.0); }
+};
+
+// 2: AVX-512 (F, DQ, BW, VL), 1: AVX2 with FMA, 0: baseline. Detected once.
+inline int cpu_level() {
+  static const int level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                                   __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
+                               ? 2
+                               : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0);
+  return level;
+}
+
+}  // namespace psgkit::detail
+
+// Target attributes of the kernels' entry points. fp-contract=off: GCC contracts a·b + c into FMA in
+// C++ when the target has FMA, which would make results depend on the CPU (and move samples across
+// histogram edges in the recipes).
+#define PSGKIT_TARGET_AVX512 \
+  __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"), optimize("fp-contract=off")))
+#define PSGKIT_TARGET_AVX2 __attribute__((target("avx2,fma"), optimize("fp-contract=off")))
