@@ -12,6 +12,10 @@
 #include "psgkit/io.hpp"
 #include "staging_internal.hpp"
 
+// libgomp, which XGBoost runs on (declared here: clang builds do not see GCC's omp.h).
+extern "C" int omp_get_max_threads();
+extern "C" void omp_set_num_threads(int);
+
 namespace psgkit {
 
 namespace staging_detail {
@@ -432,7 +436,14 @@ StagingModel StagingModel::load(const std::filesystem::path& file) {
     throw Error(file.string(), "model file", "staging model file not found (rebuild with `psgkit train`)");
   auto impl = std::make_unique<Impl>();
   impl->path = file;
-  if (XGBoosterLoadModel(impl->booster.handle, file.string().c_str()) != 0)
+  // XGBoost loads the trees in an OpenMP loop over omp_get_max_threads() threads whatever nthread
+  // says; with more than one, its idle worker then spins on another core. One thread for this call
+  // (the setting is this thread's own and is restored).
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const int loaded = XGBoosterLoadModel(impl->booster.handle, file.string().c_str());
+  omp_set_num_threads(threads);
+  if (loaded != 0)
     throw Error(file.string(), "model file", std::string("not an XGBoost model: ") + XGBGetLastError());
   impl->booster.set("nthread", "1");
   const char* meta_text = nullptr;
