@@ -427,6 +427,21 @@ std::optional<double> tal_number(std::string_view text, bool signed_number) {
 
 }  // namespace
 
+namespace {
+// Index of the first non-NUL byte at or after pos (bytes.size() if none). NUL padding fills most of
+// each record's annotation signal, so it is skipped a word at a time.
+size_t skip_padding(std::string_view bytes, size_t pos) {
+  for (; pos + 8 <= bytes.size(); pos += 8) {
+    uint64_t word;
+    std::memcpy(&word, bytes.data() + pos, 8);
+    if (word != 0)
+      return pos + static_cast<size_t>(std::endian::native == std::endian::little ? std::countr_zero(word) : std::countl_zero(word)) / 8;
+  }
+  while (pos < bytes.size() && bytes[pos] == '\0') ++pos;
+  return pos;
+}
+}  // namespace
+
 // EDF+ TALs (Kemp & Olivan 2003, section 2.2): "+onset[\x15duration]\x14text\x14...\x14\0". The first
 // TAL of the first annotation signal of each record keeps time ("+onset\x14\x14") and gives the
 // record's onset.
@@ -447,11 +462,7 @@ void Recording::Impl::parse_annotations() {
       const std::string_view bytes(begin, static_cast<size_t>(channels[c]->info.samples_per_record) * bytes_per_sample);
       size_t pos = 0;
       bool first_tal = true;
-      while (pos < bytes.size()) {
-        if (bytes[pos] == '\0') {
-          ++pos;
-          continue;
-        }
+      while ((pos = skip_padding(bytes, pos)) < bytes.size()) {
         size_t end = bytes.find('\0', pos);
         if (end == std::string_view::npos) end = bytes.size();
         const size_t tal_begin = pos;
