@@ -15,23 +15,27 @@ using v4d = double __attribute__((vector_size(32)));
 using v4l = long long __attribute__((vector_size(32)));
 using v4i = int __attribute__((vector_size(16)));
 using v4f = float __attribute__((vector_size(16)));
+using v4s = short __attribute__((vector_size(8)));
 using v8d = double __attribute__((vector_size(64)));
 using v8l = long long __attribute__((vector_size(64)));
 using v8i = int __attribute__((vector_size(32)));
 using v8f = float __attribute__((vector_size(32)));
 using v16f = float __attribute__((vector_size(64)));
+using v8s = short __attribute__((vector_size(16)));
 template <int W> struct LaneTypes;
 template <> struct LaneTypes<4> {
   using D = v4d;
   using L = v4l;
   using I = v4i;
   using F = v4f;
+  using S = v4s;
 };
 template <> struct LaneTypes<8> {
   using D = v8d;
   using L = v8l;
   using I = v8i;
   using F = v8f;
+  using S = v8s;
 };
 
 template <int W>
@@ -40,6 +44,7 @@ struct Lanes {
   using L = typename LaneTypes<W>::L;
   using I = typename LaneTypes<W>::I;
   using F = typename LaneTypes<W>::F;
+  using S = typename LaneTypes<W>::S;  // int16
   [[gnu::always_inline]] static D load(const double* p) {
     D v;
     std::memcpy(&v, p, sizeof(D));
