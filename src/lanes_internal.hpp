@@ -72,6 +72,26 @@ struct Lanes {
   [[gnu::always_inline]] static L sign(D v) { return (v < 0.0) - (v > 0.0); }
 };
 
+// Sum of the lanes as a tree of half-vector adds (log2 W steps, no scalar chain).
+[[gnu::always_inline]] inline float sum_lanes(v4f v) {
+  const auto h = __builtin_shufflevector(v, v, 0, 1) + __builtin_shufflevector(v, v, 2, 3);
+  return h[0] + h[1];
+}
+[[gnu::always_inline]] inline float sum_lanes(v8f v) {
+  return sum_lanes(__builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7));
+}
+[[gnu::always_inline]] inline float sum_lanes(v16f v) {
+  return sum_lanes(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+                   __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15));
+}
+[[gnu::always_inline]] inline double sum_lanes(v4d v) {
+  const auto h = __builtin_shufflevector(v, v, 0, 1) + __builtin_shufflevector(v, v, 2, 3);
+  return h[0] + h[1];
+}
+[[gnu::always_inline]] inline double sum_lanes(v8d v) {
+  return sum_lanes(__builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7));
+}
+
 // 2: AVX-512 (F, DQ, BW, VL), 1: AVX2 with FMA, 0: baseline. Detected once.
 inline int cpu_level() {
   static const int level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&

@@ -60,32 +60,6 @@ using detail::v4d;
 using detail::v8d;
 using detail::v8f;
 
-// Always inlined so that each target-specific function below compiles it for its instruction set.
-template <class V, class T, int W>
-[[gnu::always_inline]] inline T dot_vec(const T* a, const T* b, size_t n) {
-  // Four independent accumulators hide the add latency; n is a multiple of 16 (bank padded).
-  V acc[4] = {};
-  size_t i = 0;
-  for (; i + 4 * W <= n; i += 4 * W)
-    for (int j = 0; j < 4; ++j) {
-      V va, vb;
-      std::memcpy(&va, a + i + j * W, sizeof(V));
-      std::memcpy(&vb, b + i + j * W, sizeof(V));
-      acc[j] += va * vb;
-    }
-  for (; i + W <= n; i += W) {
-    V va, vb;
-    std::memcpy(&va, a + i, sizeof(V));
-    std::memcpy(&vb, b + i, sizeof(V));
-    acc[0] += va * vb;
-  }
-  const V total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-  T sum = 0;
-  for (int k = 0; k < W; ++k) sum += total[k];
-  for (; i < n; ++i) sum += a[i] * b[i];
-  return sum;
-}
-
 // Odd reflection about the end samples (2·x[0] − x[−i]), reflected index clamped into the signal.
 template <class T>
 T extended(std::span<const T> x, int64_t i) {
@@ -101,73 +75,36 @@ T extended(std::span<const T> x, int64_t i) {
   return x[static_cast<size_t>(i)];
 }
 
-// Two dot products of n (a multiple of W) taps at once: twice the independent chains per loop and one
-// shared horizontal reduction, which matters because n is only ~100.
-template <class V, class T, int W>
-[[gnu::always_inline]] inline void dot_pair(const T* a0, const T* b0, const T* a1, const T* b1, size_t n, T& out0,
-                                            T& out1) {
-  V acc[4] = {};
+// R dot products of n taps (n a multiple of W: the bank is padded) with R inputs; kSharedTaps: one tap
+// row for all R (outputs `up` apart share a phase), so each tap vector is loaded once — the kernel is
+// bound by loads. Two accumulators per output hide the add latency; the lanes are summed as a tree.
+// Always inlined so that each target-specific function below compiles it for its instruction set.
+template <class V, class T, int W, int R, bool kSharedTaps>
+[[gnu::always_inline]] inline void dot_group(const T* const (&taps)[R], const T* const (&inputs)[R], size_t n, T* const (&out)[R]) {
+  V acc[R][2];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = V{};
+  auto load = [](const T* p) {
+    V v;
+    std::memcpy(&v, p, sizeof(V));
+    return v;
+  };
   size_t i = 0;
-  for (; i + 2 * W <= n; i += 2 * W)
+  for (; i + 2 * W <= n; i += 2 * W) {
+#pragma GCC unroll 2
     for (int j = 0; j < 2; ++j) {
-      V va, vb, vc, vd;
-      std::memcpy(&va, a0 + i + j * W, sizeof(V));
-      std::memcpy(&vb, b0 + i + j * W, sizeof(V));
-      std::memcpy(&vc, a1 + i + j * W, sizeof(V));
-      std::memcpy(&vd, b1 + i + j * W, sizeof(V));
-      acc[j] += va * vb;
-      acc[2 + j] += vc * vd;
+      const V shared = load(taps[0] + i + j * W);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) acc[r][j] += (kSharedTaps ? shared : load(taps[r] + i + j * W)) * load(inputs[r] + i + j * W);
     }
-  for (; i + W <= n; i += W) {
-    V va, vb, vc, vd;
-    std::memcpy(&va, a0 + i, sizeof(V));
-    std::memcpy(&vb, b0 + i, sizeof(V));
-    std::memcpy(&vc, a1 + i, sizeof(V));
-    std::memcpy(&vd, b1 + i, sizeof(V));
-    acc[0] += va * vb;
-    acc[2] += vc * vd;
   }
-  const V s0 = acc[0] + acc[1], s1 = acc[2] + acc[3];
-  T sum0 = 0, sum1 = 0;
-  for (int k = 0; k < W; ++k) {
-    sum0 += s0[k];
-    sum1 += s1[k];
+  for (; i < n; i += W) {
+    const V shared = load(taps[0] + i);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) acc[r][0] += (kSharedTaps ? shared : load(taps[r] + i)) * load(inputs[r] + i);
   }
-  out0 = sum0;
-  out1 = sum1;
-}
-
-// Two outputs `up` apart: the same phase, so one load of each tap vector serves both (the kernel is
-// bound by loads). Same accumulation order per output as dot_pair, so the same bits.
-template <class V, class T, int W>
-[[gnu::always_inline]] inline void dot_shared_taps(const T* taps, const T* b0, const T* b1, size_t n, T& out0, T& out1) {
-  V acc[4] = {};
-  size_t i = 0;
-  for (; i + 2 * W <= n; i += 2 * W)
-    for (int j = 0; j < 2; ++j) {
-      V va, vb, vd;
-      std::memcpy(&va, taps + i + j * W, sizeof(V));
-      std::memcpy(&vb, b0 + i + j * W, sizeof(V));
-      std::memcpy(&vd, b1 + i + j * W, sizeof(V));
-      acc[j] += va * vb;
-      acc[2 + j] += va * vd;
-    }
-  for (; i + W <= n; i += W) {
-    V va, vb, vd;
-    std::memcpy(&va, taps + i, sizeof(V));
-    std::memcpy(&vb, b0 + i, sizeof(V));
-    std::memcpy(&vd, b1 + i, sizeof(V));
-    acc[0] += va * vb;
-    acc[2] += va * vd;
-  }
-  const V s0 = acc[0] + acc[1], s1 = acc[2] + acc[3];
-  T sum0 = 0, sum1 = 0;
-  for (int k = 0; k < W; ++k) {
-    sum0 += s0[k];
-    sum1 += s1[k];
-  }
-  out0 = sum0;
-  out1 = sum1;
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) *out[r] = detail::sum_lanes(acc[r][0] + acc[r][1]);
 }
 
 template <class V, class T, int W>
@@ -191,27 +128,27 @@ template <class V, class T, int W>
   auto single = [&](size_t m) {
     const int64_t first = last - k + 1;
     const T* taps = bank + static_cast<size_t>(phase) * taps_per_phase;
-    if (first >= 0 && last < n) {
-      y[m] = dot_vec<V, T, W>(taps, x.data() + first, taps_per_phase);
-    } else {
+    if (first < 0 || last >= n)
       for (int64_t r = 0; r < k; ++r) edge[static_cast<size_t>(r)] = extended(x, first + r);
-      y[m] = dot_vec<V, T, W>(taps, edge.data(), taps_per_phase);
-    }
+    const T* input = first >= 0 && last < n ? x.data() + first : edge.data();
+    dot_group<V, T, W, 1, true>({taps}, {input}, taps_per_phase, {&y[m]});
   };
   size_t m = 0;
-  // Leading edge one by one, then the interior in blocks of 2·up outputs (output j and j + up share a
-  // phase), then in pairs, then the trailing edge.
+  // Leading edge one by one, then the interior in blocks of kShare·up outputs (outputs j, j + up, ...
+  // share a phase), then in pairs, then the trailing edge.
+  constexpr int kShare = 4;
   for (; m < y.size() && last - k + 1 < 0; ++m, advance()) single(m);
-  const size_t block = 2 * static_cast<size_t>(up);
-  // Within a block the newest input index grows by at most `down` (exactly down after up outputs), so
-  // last + 2·down < n keeps every input of the block inside the signal.
-  while (m + block <= y.size() && last + 2 * down < n) {
-    for (size_t j = 0; j < block / 2; ++j, advance()) {
+  const size_t block = kShare * static_cast<size_t>(up);
+  // Within a block the newest input index grows by at most `down` per `up` outputs, so
+  // last + kShare·down < n keeps every input of the block inside the signal.
+  while (m + block <= y.size() && last + kShare * down < n) {
+    for (size_t j = 0; j < static_cast<size_t>(up); ++j, advance()) {
       const T* taps = bank + static_cast<size_t>(phase) * taps_per_phase;
       const T* first = x.data() + (last - k + 1);
-      dot_shared_taps<V, T, W>(taps, first, first + down, taps_per_phase, y[m + j], y[m + j + block / 2]);
+      dot_group<V, T, W, kShare, true>({taps, taps, taps, taps}, {first, first + down, first + 2 * down, first + 3 * down},
+                                       taps_per_phase, {&y[m + j], &y[m + j + up], &y[m + j + 2 * up], &y[m + j + 3 * up]});
     }
-    for (size_t j = 0; j < block / 2; ++j) advance();
+    for (size_t j = static_cast<size_t>(up); j < block; ++j) advance();
     m += block;
   }
   for (; m + 1 < y.size(); m += 2) {
@@ -224,8 +161,8 @@ template <class V, class T, int W>
     }
     const T* taps0 = bank + static_cast<size_t>(phase0) * taps_per_phase;
     const T* taps1 = bank + static_cast<size_t>(phase) * taps_per_phase;
-    dot_pair<V, T, W>(taps0, x.data() + (last0 - k + 1), taps1, x.data() + (last - k + 1), taps_per_phase, y[m],
-                      y[m + 1]);
+    dot_group<V, T, W, 2, false>({taps0, taps1}, {x.data() + (last0 - k + 1), x.data() + (last - k + 1)}, taps_per_phase,
+                                 {&y[m], &y[m + 1]});
     advance();
   }
   for (; m < y.size(); ++m, advance()) single(m);
