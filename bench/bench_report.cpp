@@ -182,8 +182,9 @@ int cmd_time(const std::vector<std::string>& args) {
 const std::map<std::string, std::string>& descriptions() {
   static const std::map<std::string, std::string> d = {
       {"BM_Bound", "**Bound**: read the EDF from the page cache + int16→float loop (all 6 channels)"},
-      {"BM_DecodeAllChannels", "EDF decode, all 6 channels → float (fresh vectors)"},
-      {"BM_DecodeAllChannelsReusedBuffer", "EDF decode, all 6 channels → float (reused buffer)"},
+      {"BM_DecodeAllChannels", "EDF decode, all 6 channels → float in one pass (fresh vectors)"},
+      {"BM_DecodeAllChannelsReusedBuffer", "EDF decode, all 6 channels → float in one pass (reused vectors)"},
+      {"BM_DecodeAllChannelsOneByOne", "EDF decode, all 6 channels → float, one pass per channel"},
       {"BM_DecodeOneChannel", "EDF decode, one channel → float (fresh vector)"},
       {"BM_DecodeOneChannelReusedBuffer", "EDF decode, one channel → float (reused buffer)"},
       {"BM_DecodeOneChannelDouble", "EDF decode, one channel → double"},

@@ -392,20 +392,24 @@ FeatureTable compute_recipe(const Recording& recording, const std::vector<std::s
     return options.prefixes.empty() ? (recipe == Recipe::Default ? column_prefix(channels[i]) : recipe_prefix(channels[i]))
                                     : options.prefixes[i];
   };
+  std::vector<int> indices;
+  for (const auto& label : channels) indices.push_back(recording.require_signal(label));
   if (recipe == Recipe::Default) {
-    std::vector<std::vector<float>> data;
+    const std::vector<std::vector<float>> data = recording.read(indices);  // one pass over the file
     std::vector<ChannelSamples> inputs;
-    for (size_t i = 0; i < channels.size(); ++i) {
-      const int index = recording.require_signal(channels[i]);
-      data.push_back(recording.read(index));
-      inputs.push_back({prefix_of(i), {}, recording.signals()[static_cast<size_t>(index)].fs_hz});
-    }
-    for (size_t i = 0; i < inputs.size(); ++i) inputs[i].samples_uv = data[i];
+    for (size_t i = 0; i < channels.size(); ++i)
+      inputs.push_back({prefix_of(i), data[i], recording.signals()[static_cast<size_t>(indices[i])].fs_hz});
     return compute_features(inputs, options.features, notes);
   }
+  // Channels to resample are read together in one pass over the file; native 100-Hz ones in double.
+  std::vector<int> to_resample;
+  for (const int index : indices)
+    if (recording.signals()[static_cast<size_t>(index)].fs_hz != kSleepEdfFsHz) to_resample.push_back(index);
+  std::vector<std::vector<float>> native = recording.read(to_resample);
   std::vector<std::vector<double>> data;
-  for (const auto& label : channels) {
-    const int index = recording.require_signal(label);
+  for (size_t i = 0, next_native = 0; i < channels.size(); ++i) {
+    const std::string& label = channels[i];
+    const int index = indices[i];
     const auto& info = recording.signals()[static_cast<size_t>(index)];
     if (info.unit != "uV" && notes)
       notes->push_back(label + ": unit '" + info.unit + "' is not an EEG voltage; used as is");
@@ -416,7 +420,8 @@ FeatureTable compute_recipe(const Recording& recording, const std::vector<std::s
       // Resampled values are not the file's anyway: float halves the memory and time of the
       // whole-night read and filter (float's 24-bit mantissa holds every 16-bit sample exactly).
       const Resampler resampler(info.fs_hz, kSleepEdfFsHz);
-      const std::vector<float> resampled = resampler.process(std::span<const float>(recording.read(index)));
+      const std::vector<float> resampled = resampler.process(std::span<const float>(native[next_native]));
+      native[next_native++] = {};  // freed as soon as it is resampled
       samples.assign(resampled.begin(), resampled.end());
       if (notes)
         notes->push_back(label + ": resampled from " + format_double(info.fs_hz) + " Hz to " +

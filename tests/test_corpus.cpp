@@ -130,6 +130,13 @@ struct EdflibFile {
   ~EdflibFile() {
     if (ok) edfclose_file(hdr->handle);
   }
+  std::vector<double> all(int signal) const {
+    std::vector<double> values(static_cast<size_t>(hdr->signalparam[signal].smp_in_file));
+    edfseek(hdr->handle, signal, 0, EDFSEEK_SET);
+    REQUIRE(edfread_physical_samples(hdr->handle, signal, static_cast<int>(values.size()), values.data()) ==
+            static_cast<int>(values.size()));
+    return values;
+  }
   double sample(int signal, long long index) const {
     edfseek(hdr->handle, signal, index, EDFSEEK_SET);
     double value = std::nan("");
@@ -213,6 +220,11 @@ TEST_CASE("corpus: files EDFlib opens match EDFlib's header facts and samples ex
       const std::string theirs = a.annotation;
       CHECK(mine.text.compare(0, theirs.size(), theirs) == 0);
     }
+    // Every signal in one pass (Recording::read of a list) must equal the one-signal reads below.
+    std::vector<int> every(static_cast<size_t>(h.edfsignals));
+    for (int i = 0; i < h.edfsignals; ++i) every[static_cast<size_t>(i)] = i;
+    const std::vector<std::vector<float>> together = rec.read(every);
+    REQUIRE(together.size() == every.size());
     for (int i = 0; i < h.edfsignals; ++i) {
       const psgkit::SignalInfo& s = rec.signals()[static_cast<size_t>(i)];
       const edf_param_struct& p = h.signalparam[i];
@@ -227,8 +239,18 @@ TEST_CASE("corpus: files EDFlib opens match EDFlib's header facts and samples ex
       REQUIRE(static_cast<int64_t>(values.size()) == p.smp_in_file);
       CHECK(values.front() == oracle.sample(i, 0) * s.unit_scale);
       CHECK(values.back() == oracle.sample(i, p.smp_in_file - 1) * s.unit_scale);
+      // Every sample, bit for bit: EDFlib's physical value times the unit scale (vector and scalar
+      // decoding paths alike), the float read its rounding, the one-pass read the same floats.
+      const std::vector<double> theirs = oracle.all(i);
+      size_t double_mismatches = 0, float_mismatches = 0;
       const std::vector<float> floats = rec.read(i);
-      CHECK(floats.back() == static_cast<float>(values.back()));
+      for (size_t k = 0; k < values.size(); ++k) {
+        double_mismatches += values[k] != theirs[k] * s.unit_scale;
+        float_mismatches += floats[k] != static_cast<float>(values[k]);
+      }
+      CHECK(double_mismatches == 0);
+      CHECK(float_mismatches == 0);
+      CHECK(together[static_cast<size_t>(i)] == floats);
     }
   }
   CHECK(compared_files == 51);

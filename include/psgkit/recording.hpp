@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -95,6 +96,11 @@ class Recording {
   // Same values into `out` (resized), reusing its memory: reading many signals or files into one buffer
   // avoids a fresh allocation (and its page faults) per call.
   void read(int signal, std::vector<float>& out) const;
+  // Several signals, the same values as read(signal) for each, in one pass over the data records (a
+  // record's bytes are fetched once, not once per signal): out[i] holds signals[i]. Throws like
+  // read(signal) for an invalid index, before decoding anything.
+  std::vector<std::vector<float>> read(std::span<const int> signals) const;
+  void read(std::span<const int> signals, std::vector<std::vector<float>>& out) const;
   // Same values in double precision (exactly EDFlib's formula times unit_scale).
   std::vector<double> read_double(int signal) const;
   // Raw digital values as stored (16-bit EDF or 24-bit BDF, sign-extended; not clipped).
