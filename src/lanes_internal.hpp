@@ -4,9 +4,8 @@
 
 #include <cstring>
 
-// The lane helpers are always inlined, so the vector-argument ABI they would have (warned about for
-// the baseline build) never applies.
-#pragma GCC diagnostic ignored "-Wpsabi"
+// The lane helpers are always inlined, so the vector-argument ABI GCC notes about (-Wpsabi, off for
+// the library in CMakeLists.txt) never applies.
 
 namespace psgkit::detail {
 
@@ -103,9 +102,16 @@ inline int cpu_level() {
 
 }  // namespace psgkit::detail
 
-// Target attributes of the kernels' entry points. fp-contract=off: GCC contracts a·b + c into FMA in
-// C++ when the target has FMA, which would make results depend on the CPU (and move samples across
-// histogram edges in the recipes).
+// Target attributes of the kernels' entry points. fp-contract=off: compilers contract a·b + c into
+// FMA when the target has FMA, which would make results depend on the CPU (and move samples across
+// histogram edges in the recipes). GCC takes it per function; clang only as a pragma, which then holds
+// for the rest of every file that includes this header.
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#define PSGKIT_TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")))
+#define PSGKIT_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#else
 #define PSGKIT_TARGET_AVX512 \
   __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"), optimize("fp-contract=off")))
 #define PSGKIT_TARGET_AVX2 __attribute__((target("avx2,fma"), optimize("fp-contract=off")))
+#endif
