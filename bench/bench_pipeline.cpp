@@ -27,19 +27,21 @@ constexpr psgkit::StagingModelId kStageModel = psgkit::StagingModelId::Eeg1;
 const std::vector<std::string> kStagePrefixes = {"eeg"};  // stage_recording's prefix for model c
 
 struct NightChannel {
-  std::vector<double> samples_uv;  // native rate
+  std::vector<float> samples_uv;  // native rate
   double fs_hz = 0;
 };
 
 NightChannel read_stage_channel() {
   const psgkit::Recording rec = psgkit::Recording::open(psgkit_bench::night_edf());
   const int index = rec.require_signal(kStageEeg);
-  return {rec.read_double(index), rec.signals()[static_cast<size_t>(index)].fs_hz};
+  return {rec.read(index), rec.signals()[static_cast<size_t>(index)].fs_hz};
 }
 
-std::vector<double> stage_channel_100hz() {
-  const NightChannel channel = read_stage_channel();
-  return psgkit::Resampler(channel.fs_hz, psgkit::kSleepEdfFsHz).process(std::span<const double>(channel.samples_uv));
+// As compute_recipe: resampled in float, then widened to double for the recipe.
+std::vector<double> stage_channel_100hz(const NightChannel& channel) {
+  const std::vector<float> y =
+      psgkit::Resampler(channel.fs_hz, psgkit::kSleepEdfFsHz).process(std::span<const float>(channel.samples_uv));
+  return {y.begin(), y.end()};
 }
 
 psgkit::FeatureTable stage_features(std::span<const double> x_100hz) {
@@ -121,27 +123,26 @@ void BM_StageStep1Open(benchmark::State& state) {
 }
 BENCHMARK(BM_StageStep1Open)->Unit(benchmark::kMillisecond);
 
-// Step 2: the chosen channel decoded to double (compute_recipe uses read_double).
-void BM_StageStep2ReadDouble(benchmark::State& state) {
+// Step 2: the chosen channel decoded to float (compute_recipe reads channels to resample as float).
+void BM_StageStep2ReadFloat(benchmark::State& state) {
   const psgkit::Recording rec = psgkit::Recording::open(psgkit_bench::night_edf());
   const int index = rec.require_signal(kStageEeg);
   psgkit_bench::reset_peak_rss();
   for (auto _ : state) {
-    const std::vector<double> x = rec.read_double(index);
+    const std::vector<float> x = rec.read(index);
     benchmark::DoNotOptimize(x.data());
   }
   psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(rec.signals()[static_cast<size_t>(index)].n_samples),
                        night_epochs(rec));
 }
-BENCHMARK(BM_StageStep2ReadDouble)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StageStep2ReadFloat)->Unit(benchmark::kMillisecond);
 
-// Step 3: 256 -> 100 Hz in double, filter bank built each time (as compute_recipe does).
+// Step 3: 256 -> 100 Hz in float, filter bank built each time, widened to double (as compute_recipe).
 void BM_StageStep3Resample(benchmark::State& state) {
   const NightChannel channel = read_stage_channel();
   psgkit_bench::reset_peak_rss();
   for (auto _ : state) {
-    const psgkit::Resampler resampler(channel.fs_hz, psgkit::kSleepEdfFsHz);
-    const std::vector<double> y = resampler.process(std::span<const double>(channel.samples_uv));
+    const std::vector<double> y = stage_channel_100hz(channel);
     benchmark::DoNotOptimize(y.data());
   }
   const auto n = static_cast<int64_t>(channel.samples_uv.size());
@@ -151,7 +152,7 @@ BENCHMARK(BM_StageStep3Resample)->Unit(benchmark::kMillisecond);
 
 // Step 4: sleepedf-timedomain recipe features of the 100-Hz channel.
 void BM_StageStep4RecipeFeatures(benchmark::State& state) {
-  const std::vector<double> x = stage_channel_100hz();
+  const std::vector<double> x = stage_channel_100hz(read_stage_channel());
   size_t rows = 0;
   psgkit_bench::reset_peak_rss();
   for (auto _ : state) {
@@ -182,7 +183,7 @@ struct StagedInputs {
 };
 
 StagedInputs staged_inputs() {
-  const std::vector<double> x = stage_channel_100hz();
+  const std::vector<double> x = stage_channel_100hz(read_stage_channel());
   psgkit::StagingOptions options;
   options.channels = kStagePrefixes;
   return {stage_features(x), psgkit::StagingModel::load(kStageModel), options};
