@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstring>
+#include <utility>
 
 // The lane helpers are always inlined, so the vector-argument ABI GCC notes about (-Wpsabi, off for
 // the library in CMakeLists.txt) never applies.
@@ -115,3 +116,27 @@ inline int cpu_level() {
   __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"), optimize("fp-contract=off")))
 #define PSGKIT_TARGET_AVX2 __attribute__((target("avx2,fma"), optimize("fp-contract=off")))
 #endif
+
+namespace psgkit::detail {
+
+// Kernel::run<W>(args...) compiled for the best instruction set of this CPU, without FMA contraction:
+// W = 8 with AVX-512, W = 4 with AVX2/FMA or the SSE2 baseline. Kernel::run must be always_inline,
+// so that each entry point below compiles it for its own instruction set.
+template <class Kernel, class... Args>
+PSGKIT_TARGET_AVX512 decltype(auto) run_avx512(Args&&... args) {
+  return Kernel::template run<8>(std::forward<Args>(args)...);
+}
+template <class Kernel, class... Args>
+PSGKIT_TARGET_AVX2 decltype(auto) run_avx2(Args&&... args) {
+  return Kernel::template run<4>(std::forward<Args>(args)...);
+}
+template <class Kernel, class... Args>
+decltype(auto) run_for_cpu(Args&&... args) {
+  switch (cpu_level()) {
+    case 2: return run_avx512<Kernel>(std::forward<Args>(args)...);
+    case 1: return run_avx2<Kernel>(std::forward<Args>(args)...);
+    default: return Kernel::template run<4>(std::forward<Args>(args)...);
+  }
+}
+
+}  // namespace psgkit::detail

@@ -213,22 +213,13 @@ template <int W>
         s.counts[h][bin] = s.counts[h + 1][2 * bin] + s.counts[h + 1][2 * bin + 1];
 }
 
-PSGKIT_TARGET_AVX512 void timedomain_sums_avx512(std::span<const double> x, const detail::SampleMoments& moments,
-                                                 TimedomainSums& s, std::vector<int32_t>& bin_index) {
-  timedomain_sums<8>(x, moments, s, bin_index);
-}
-PSGKIT_TARGET_AVX2 void timedomain_sums_avx2(std::span<const double> x, const detail::SampleMoments& moments,
-                                             TimedomainSums& s, std::vector<int32_t>& bin_index) {
-  timedomain_sums<4>(x, moments, s, bin_index);
-}
-void timedomain_sums_dispatch(std::span<const double> x, const detail::SampleMoments& moments, TimedomainSums& s,
-                              std::vector<int32_t>& bin_index) {
-  switch (detail::cpu_level()) {
-    case 2: return timedomain_sums_avx512(x, moments, s, bin_index);
-    case 1: return timedomain_sums_avx2(x, moments, s, bin_index);
-    default: return timedomain_sums<4>(x, moments, s, bin_index);
+struct TimedomainKernel {
+  template <int W>
+  [[gnu::always_inline]] static void run(std::span<const double> x, const detail::SampleMoments& moments, TimedomainSums& s,
+                                         std::vector<int32_t>& bin_index) {
+    timedomain_sums<W>(x, moments, s, bin_index);
   }
-}
+};
 
 // Higuchi (1988) fractal dimension with the recipe's normalisation (README: n / (k·c·(n-1))).
 double higuchi_fd(const TimedomainSums& s, size_t n) {
@@ -278,7 +269,7 @@ void timedomain_epoch(std::span<const double> x, std::span<double> out) {
   const detail::SampleMoments m = detail::sample_moments(x);
   if (!std::isfinite(m.sum)) throw Error("", "epoch", "the epoch holds a non-finite sample (NaN or infinity)");
   TimedomainSums s;
-  timedomain_sums_dispatch(x, m, s, bin_index);
+  detail::run_for_cpu<TimedomainKernel>(x, m, s, bin_index);
   size_t col = 0;
   out[col++] = std::sqrt(m.variance(n));
   out[col++] = detail::inter_percentile_range_fast(x, 25.0, 75.0, scratch);

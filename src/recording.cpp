@@ -489,21 +489,15 @@ template <int W, class T>
   }
   convert_samples(p + 2 * j, n - j, 2, dst + j, [&k](int32_t d) { return k.physical<T>(d); });
 }
-template <class T>
-PSGKIT_TARGET_AVX512 void physical_int16_avx512(const uint8_t* p, size_t n, const PhysicalScale& k, T* dst) {
-  physical_int16_lanes<8>(p, n, k, dst);
-}
-template <class T>
-PSGKIT_TARGET_AVX2 void physical_int16_avx2(const uint8_t* p, size_t n, const PhysicalScale& k, T* dst) {
-  physical_int16_lanes<4>(p, n, k, dst);
-}
+struct PhysicalInt16Kernel {
+  template <int W, class T>
+  [[gnu::always_inline]] static void run(const uint8_t* p, size_t n, const PhysicalScale& k, T* dst) {
+    physical_int16_lanes<W>(p, n, k, dst);
+  }
+};
 template <class T>
 void physical_int16(const uint8_t* p, size_t n, const PhysicalScale& k, T* dst) {
-  switch (detail::cpu_level()) {
-    case 2: return physical_int16_avx512(p, n, k, dst);
-    case 1: return physical_int16_avx2(p, n, k, dst);
-    default: return physical_int16_lanes<4>(p, n, k, dst);
-  }
+  detail::run_for_cpu<PhysicalInt16Kernel>(p, n, k, dst);
 }
 
 // Index of the first non-NUL byte at or after pos (bytes.size() if none). NUL padding fills most of

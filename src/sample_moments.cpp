@@ -111,46 +111,30 @@ template <int W, class T>
   return s;
 }
 
-template <class T>
-PSGKIT_TARGET_AVX512 double sum_avx512(const T* x, size_t n) {
-  return sum<8>(x, n);
-}
-template <class T>
-PSGKIT_TARGET_AVX2 double sum_avx2(const T* x, size_t n) {
-  return sum<4>(x, n);
-}
-template <class T>
-double dispatch_sum(std::span<const T> x) {
-  switch (cpu_level()) {
-    case 2: return sum_avx512(x.data(), x.size());
-    case 1: return sum_avx2(x.data(), x.size());
-    default: return sum<4>(x.data(), x.size());
+struct SumKernel {
+  template <int W, class T>
+  [[gnu::always_inline]] static double run(const T* x, size_t n) {
+    return sum<W>(x, n);
   }
-}
+};
+struct MomentsKernel {
+  template <int W, class T>
+  [[gnu::always_inline]] static SampleMoments run(const T* x, size_t n) {
+    return moments<W>(x, n);
+  }
+};
 
 template <class T>
-PSGKIT_TARGET_AVX512 SampleMoments moments_avx512(const T* x, size_t n) {
-  return moments<8>(x, n);
-}
-template <class T>
-PSGKIT_TARGET_AVX2 SampleMoments moments_avx2(const T* x, size_t n) {
-  return moments<4>(x, n);
-}
-template <class T>
-SampleMoments dispatch(std::span<const T> x) {
+SampleMoments checked_moments(std::span<const T> x) {
   if (x.size() < 2) throw Error("", "epoch", "time-domain statistics need at least 2 samples, got " + std::to_string(x.size()));
-  switch (cpu_level()) {
-    case 2: return moments_avx512(x.data(), x.size());
-    case 1: return moments_avx2(x.data(), x.size());
-    default: return moments<4>(x.data(), x.size());
-  }
+  return run_for_cpu<MomentsKernel>(x.data(), x.size());
 }
 
 }  // namespace
 
-double sum_as_double(std::span<const double> x) { return dispatch_sum(x); }
-double sum_as_double(std::span<const float> x) { return dispatch_sum(x); }
-SampleMoments sample_moments(std::span<const double> x) { return dispatch(x); }
-SampleMoments sample_moments(std::span<const float> x) { return dispatch(x); }
+double sum_as_double(std::span<const double> x) { return run_for_cpu<SumKernel>(x.data(), x.size()); }
+double sum_as_double(std::span<const float> x) { return run_for_cpu<SumKernel>(x.data(), x.size()); }
+SampleMoments sample_moments(std::span<const double> x) { return checked_moments(x); }
+SampleMoments sample_moments(std::span<const float> x) { return checked_moments(x); }
 
 }  // namespace psgkit::detail
