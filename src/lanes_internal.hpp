@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 // The lane helpers are always inlined, so the vector-argument ABI GCC notes about (-Wpsabi, off for
@@ -22,20 +23,16 @@ using v8i = int __attribute__((vector_size(32)));
 using v8f = float __attribute__((vector_size(32)));
 using v16f = float __attribute__((vector_size(64)));
 using v8s = short __attribute__((vector_size(16)));
-template <int W> struct LaneTypes;
-template <> struct LaneTypes<4> {
-  using D = v4d;
-  using L = v4l;
-  using I = v4i;
-  using F = v4f;
-  using S = v4s;
-};
-template <> struct LaneTypes<8> {
-  using D = v8d;
-  using L = v8l;
-  using I = v8i;
-  using F = v8f;
-  using S = v8s;
+template <int W>
+struct LaneTypes {
+  static_assert(W == 4 || W == 8, "kernels run 4 or 8 double lanes");
+  template <class Four, class Eight>
+  using pick = std::conditional_t<W == 4, Four, Eight>;
+  using D = pick<v4d, v8d>;
+  using L = pick<v4l, v8l>;
+  using I = pick<v4i, v8i>;
+  using F = pick<v4f, v8f>;
+  using S = pick<v4s, v8s>;
 };
 
 template <int W>
