@@ -194,6 +194,7 @@ const std::map<std::string, std::string>& descriptions() {
       {"BM_BandpassFiltfilt8h100Hz", "Band-pass 0.5-4.5 Hz filtfilt, 8 h at 100 Hz"},
       {"BM_BandpassFiltfilt8h256Hz", "Band-pass 0.5-4.5 Hz filtfilt, 8 h at 256 Hz"},
       {"BM_WelchEpoch", "Welch PSD, one 30-s epoch at 256 Hz (4-s Hann, 50 %)"},
+      {"BM_WelchEpochFftOnly", "… its 14 FFTs of 1024 points alone (FFTW): the floor under 4-s Welch"},
       {"BM_MultitaperEpoch", "Multitaper PSD, one 30-s epoch at 256 Hz (NW 4, 7 tapers, adaptive)"},
       {"BM_DefaultFeaturesNight", "Default features per night, 6 channels (4 EEG, EOG, EMG) at 256 Hz"},
       {"BM_DeepSleep8h100Hz", "Deep-sleep analysis (SWA, slow waves), 8 h at 100 Hz"},
