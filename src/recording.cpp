@@ -712,6 +712,7 @@ void Recording::Impl::decode(std::span<const int> signals, DecodeRecord decode_r
     out[i]->resize(n);
     jobs.push_back({static_cast<size_t>(s.offset_in_record), spr, spr * static_cast<size_t>(bytes_per_sample), out[i]->data()});
   }
+  if (jobs.empty()) return;
   const uint8_t* record = file.data() + header_bytes;
   for (int64_t r = 0; r < n_records; ++r, record += record_bytes) {
     if (r % kRecordsPerRelease == 0 && r > 0) release_records(r - kRecordsPerRelease, r);

@@ -134,6 +134,32 @@ TEST_CASE("write_edf -> Recording::open round trip keeps labels, rates, samples 
   for (int i = 0; i < 3; ++i) CHECK(own.read_double(i) == rec.read_double(i));
 }
 
+TEST_CASE("reading several signals in one pass gives each signal's own read, in the order asked") {
+  psgkit_test::TempDir dir("recording-many");
+  const fs::path path = dir / "mixed.edf";
+  // Rates that give 100, 7 and 256 samples per record: whole vectors, a remainder, one short run.
+  psgkit::write_edf(path, {signal("EEG C3-M2", "uV", 100, sine(100, 20, 10, 50)),
+                           signal("Pleth", "mV", 7, sine(7, 20, 1, 3)),
+                           signal("EEG O2-M1", "uV", 256, sine(256, 20, 12, 80, 1.0))},
+                    {}, {});
+  const Recording rec = Recording::open(path);
+  const std::vector<int> order = {2, 0, 1, 2};
+  const std::vector<std::vector<float>> together = rec.read(order);
+  REQUIRE(together.size() == order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    CAPTURE(i);
+    CHECK(together[i] == rec.read(order[i]));
+    CHECK(together[i].size() == static_cast<size_t>(rec.signals()[static_cast<size_t>(order[i])].n_samples));
+  }
+  CHECK(rec.read(std::vector<int>{}).empty());
+  // Reused vectors keep their contents right when the sizes change.
+  std::vector<std::vector<float>> reused = {std::vector<float>(5, 1.0f)};
+  rec.read(std::vector<int>{1, 2}, reused);
+  CHECK(reused == std::vector<std::vector<float>>{rec.read(1), rec.read(2)});
+  const std::string error = error_of([&] { rec.read(std::vector<int>{0, 7}); });
+  CHECK(error.find(path.string()) != std::string::npos);
+}
+
 TEST_CASE("unit normalisation: V and mV signals are returned in µV, other units untouched") {
   psgkit_test::TempDir dir("units");
   const fs::path path = dir / "units.edf";
