@@ -13,6 +13,7 @@
 #include <utility>
 #include <string>
 
+#include "buffers_internal.hpp"
 #include "features_internal.hpp"
 #include "psgkit/error.hpp"
 #include "psgkit/io.hpp"
@@ -412,8 +413,9 @@ FeatureTable compute_recipe(const Recording& recording, const std::vector<std::s
       // whole-night read and filter (float's 24-bit mantissa holds every 16-bit sample exactly).
       const Resampler resampler(info.fs_hz, kSleepEdfFsHz);
       const std::vector<float> resampled = resampler.process(std::span<const float>(native[next_native]));
-      native[next_native++] = {};  // freed as soon as it is resampled
-      samples.assign(resampled.begin(), resampled.end());
+      native[next_native++] = std::vector<float>();  // freed as soon as it is resampled (`= {}` would keep the memory)
+      detail::resize_night_buffer(samples, resampled.size());
+      std::copy(resampled.begin(), resampled.end(), samples.begin());
       if (notes)
         notes->push_back(label + ": resampled from " + format_double(info.fs_hz) + " Hz to " +
                          format_double(resampler.fs_out_hz()) + " Hz (psgkit::Resampler, ratio " +

@@ -19,6 +19,7 @@
 #include <optional>
 #include <type_traits>
 
+#include "buffers_internal.hpp"
 #include "edf_text.hpp"
 #include "lanes_internal.hpp"
 #include "psgkit/error.hpp"
@@ -434,14 +435,6 @@ std::optional<double> tal_number(std::string_view text, bool signed_number) {
 
 namespace {
 
-// Asks for transparent huge pages on [p, p + bytes) (when the kernel leaves THP to madvise); a hint only.
-void advise_huge_pages(void* p, size_t bytes) {
-  static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const uintptr_t first = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;
-  const uintptr_t last = (reinterpret_cast<uintptr_t>(p) + bytes) / page * page;
-  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
-}
-
 // EDFlib's physical value of a digital sample d: bitvalue · (offset + clamp(d)) · unit scale.
 struct PhysicalScale {
   double bitvalue, offset, unit_scale;
@@ -702,14 +695,7 @@ void Recording::Impl::decode(std::span<const int> signals, DecodeRecord decode_r
   for (size_t i = 0; i < signals.size(); ++i) {
     const RawSignal& s = signal_raw(signals[i]);
     const size_t spr = static_cast<size_t>(s.info.samples_per_record);
-    const size_t n = spr * static_cast<size_t>(n_records);
-    if (out[i]->capacity() < n) {
-      // A fresh whole-night buffer: transparent huge pages make its first touch 512× fewer faults.
-      out[i]->clear();
-      out[i]->reserve(n);
-      advise_huge_pages(out[i]->data(), n * sizeof(T));
-    }
-    out[i]->resize(n);
+    detail::resize_night_buffer(*out[i], spr * static_cast<size_t>(n_records));
     jobs.push_back({static_cast<size_t>(s.offset_in_record), spr, spr * static_cast<size_t>(bytes_per_sample), out[i]->data()});
   }
   if (jobs.empty()) return;

@@ -8,6 +8,7 @@
 
 #include "psgkit/error.hpp"
 #include "psgkit/preprocess.hpp"
+#include "buffers_internal.hpp"
 #include "lanes_internal.hpp"
 
 namespace psgkit {
@@ -304,13 +305,15 @@ void Resampler::process(std::span<const float> x, std::span<float> y) const {
 }
 
 std::vector<double> Resampler::process(std::span<const double> x) const {
-  std::vector<double> y(output_length(x.size()));
+  std::vector<double> y;
+  detail::resize_night_buffer(y, output_length(x.size()));
   process(x, std::span<double>(y));
   return y;
 }
 
 std::vector<float> Resampler::process(std::span<const float> x) const {
-  std::vector<float> y(output_length(x.size()));
+  std::vector<float> y;
+  detail::resize_night_buffer(y, output_length(x.size()));
   process(x, std::span<float>(y));
   return y;
 }
