@@ -366,7 +366,7 @@ void add_events(Night& night, uint64_t seed, double swa_gain) {
   auto add_muscle = [&night](Rng& rng, double t0, double length_s, double rms_uv) {
     std::vector<double> noise(static_cast<size_t>(std::ceil(length_s * night.fs_hz())) + 2);
     for (auto& v : noise) v = rng.fast_noise();
-    night.add(t0, length_s, {0.0, 0.0, 0.0, 1.0}, [&, t0](double t) {
+    night.add(t0, length_s, {0.0, 0.0, 0.0, 1.0}, [&](double t) {
       const double s = std::sin(std::numbers::pi * t / length_s);
       return rms_uv * s * s * noise[static_cast<size_t>(std::lround(t * night.fs_hz()))];
     });
