@@ -5,7 +5,7 @@ FUZZ_SECONDS ?= 60
 DEBIAN_PACKAGES := cmake g++ make libedf-dev libeigen3-dev libfftw3-dev libbenchmark-dev doctest-dev \
                    nlohmann-json3-dev libcli11-dev libfmt-dev libxgboost-dev zlib1g-dev chromium
 
-.PHONY: deps build demo test bench test-sanitize fuzz clean
+.PHONY: deps build demo test bench test-sanitize test-tsan fuzz clean
 
 # Installs only what is missing (needs root, as on a fresh Debian 12 machine).
 deps:
@@ -42,14 +42,22 @@ test-sanitize: deps
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir build-sanitize --output-on-failure -j $(JOBS) $(if $(SANITIZE_EXCLUDE),-E '$(SANITIZE_EXCLUDE)')
 
+# ThreadSanitizer on the thread-safety tests (8 threads opening, reading, parsing; cohort --jobs relies
+# on them). Not part of CI: ASan and TSan cannot share a build.
+test-tsan: deps
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS=-fsanitize=thread \
+	  -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread -DPSGKIT_BUILD_BENCH=OFF
+	cmake --build build-tsan -j $(JOBS) --target test_threads
+	TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/test_threads
+
 # libFuzzer harnesses (fuzz/) built with clang in build-fuzz, each run FUZZ_SECONDS; needs clang's runtimes.
 fuzz: deps
 	@command -v clang++ >/dev/null && [ -n "$$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-dev; }
 	cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPSGKIT_FUZZ=ON \
-	  -DPSGKIT_BUILD_TESTS=OFF -DPSGKIT_BUILD_BENCH=OFF -DPSGKIT_BUILD_CLI=OFF
+	  -DPSGKIT_BUILD_TESTS=OFF -DPSGKIT_BUILD_BENCH=OFF
 	cmake --build build-fuzz -j $(JOBS)
 	./fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 clean:
-	rm -rf $(BUILD) build-sanitize build-fuzz out
+	rm -rf $(BUILD) build-sanitize build-tsan build-fuzz out
