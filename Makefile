@@ -43,7 +43,7 @@ test-sanitize: deps
 	  ctest --test-dir build-sanitize --output-on-failure -j $(JOBS) $(if $(SANITIZE_EXCLUDE),-E '$(SANITIZE_EXCLUDE)')
 
 # ThreadSanitizer on the thread-safety tests (8 threads opening, reading, parsing; cohort --jobs relies
-# on them). Not part of CI: ASan and TSan cannot share a build.
+# on them). Not in .ci/run: a third whole build would not fit CI's time comfortably.
 test-tsan: deps
 	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS=-fsanitize=thread \
 	  -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread -DPSGKIT_BUILD_BENCH=OFF
