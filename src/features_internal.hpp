@@ -85,6 +85,13 @@ void select_nth(std::span<T> v, size_t k) {
   std::sort(v.begin() + static_cast<std::ptrdiff_t>(lo), v.begin() + static_cast<std::ptrdiff_t>(hi));
 }
 
+// numpy.percentile's linear interpolation between neighbouring order statistics a <= b at fraction t,
+// in its numerically symmetric form (b - (b-a)(1-t) for t >= 0.5).
+inline double numpy_lerp(double a, double b, double t) {
+  const double diff = b - a;
+  return t >= 0.5 ? b - diff * (1.0 - t) : a + diff * t;
+}
+
 // The order statistic at fractional `position` (0 .. n-1) with numpy.percentile's linear
 // interpolation, including its numerically symmetric lerp (b - (b-a)(1-t) for t >= 0.5). Reorders v.
 template <class T>
@@ -94,9 +101,7 @@ double interpolated_order_statistic(std::span<T> v, double position) {
   select_nth(v, k);
   const double a = v[k];
   if (t == 0.0 || k + 1 >= v.size()) return a;
-  const double b = *std::min_element(v.begin() + static_cast<std::ptrdiff_t>(k) + 1, v.end());
-  const double diff = b - a;
-  return t >= 0.5 ? b - diff * (1.0 - t) : a + diff * t;
+  return numpy_lerp(a, *std::min_element(v.begin() + static_cast<std::ptrdiff_t>(k) + 1, v.end()), t);
 }
 
 // percentile(q_hi) - percentile(q_lo) (q in percent) of v, numpy's default method. Reorders v; the

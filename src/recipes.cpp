@@ -87,6 +87,9 @@ constexpr int kHistogramBins[4] = {5, 10, 30, 60};
 struct TimedomainSums {
   double higuchi_length[kHiguchiKMax + 1][kHiguchiKMax] = {};  // [k][m]: Σ |x[m+ik] - x[m+(i-1)k]|
   uint32_t counts[4][60] = {};             // histogram counts for kHistogramBins
+  // The 60 bins are value intervals in order (the 60-bin index is the number of inner edges <= v):
+  // true whenever the 30/5-bin counts were derived, see timedomain_sums.
+  bool bins_ordered = false;
 };
 
 using detail::Lanes;
@@ -208,6 +211,7 @@ template <int W>
       s.counts[coarse][bin] = coarse_counts[0][bin] + coarse_counts[1][bin];
     for (int bin = 0; bin < kHistogramBins[fine]; ++bin) s.counts[fine][bin] = fine_counts[0][bin] + fine_counts[1][bin];
   }
+  s.bins_ordered = derive;
   if (derive)
     for (int h = 0; h < 4; h += 2)
       for (int bin = 0; bin < kHistogramBins[h]; ++bin)
@@ -262,6 +266,42 @@ double histogram_entropy(std::span<const uint32_t> counts, size_t n) {
   return entropy;
 }
 
+// percentile(q) of x (numpy's linear method) from its 60-bin histogram, whose bins are value intervals in
+// order: the order statistics needed lie in the bin where the cumulative count passes their rank, so
+// only that bin's samples (bin60[i] = packed index & 63) are gathered and selected. Exact: the same
+// order statistics as a selection over all of x. `scratch` holds n + 1 values.
+double histogram_percentile(std::span<const double> x, const int32_t* packed, const uint32_t (&counts60)[60], double q,
+                            std::vector<double>& scratch) {
+  const size_t n = x.size();
+  const double position = q / 100.0 * static_cast<double>(n - 1);
+  const size_t k = static_cast<size_t>(std::floor(position));
+  const double t = position - static_cast<double>(k);
+  scratch.resize(n + 1);
+  // The bin holding rank r, and the number of samples in the bins before it.
+  auto locate = [&](size_t r) {
+    size_t below = 0;
+    int bin = 0;
+    while (below + counts60[bin] <= r) below += counts60[bin++];
+    return std::pair{bin, below};
+  };
+  auto gather = [&](int bin) {
+    size_t m = 0;
+    for (size_t i = 0; i < n; ++i) {  // branch-free: write always, advance when in the bin
+      scratch[m] = x[i];
+      m += (packed[i] & 63) == bin;
+    }
+    return std::span<double>(scratch.data(), m);
+  };
+  const auto [bin, below] = locate(k);
+  const std::span<double> part = gather(bin);
+  if (t == 0.0 || k + 1 >= n || k + 1 < below + part.size())
+    return detail::interpolated_order_statistic(part, position - static_cast<double>(below));
+  // Rank k is the largest value of its bin, rank k + 1 the smallest of the next non-empty one.
+  const double a = *std::max_element(part.begin(), part.end());
+  const std::span<double> next = gather(locate(k + 1).first);
+  return detail::numpy_lerp(a, *std::min_element(next.begin(), next.end()), t);
+}
+
 void timedomain_epoch(std::span<const double> x, std::span<double> out) {
   const size_t n = x.size();
   const double nd = static_cast<double>(n);
@@ -273,7 +313,9 @@ void timedomain_epoch(std::span<const double> x, std::span<double> out) {
   detail::run_for_cpu<TimedomainKernel>(x, m, s, bin_index);
   size_t col = 0;
   out[col++] = std::sqrt(m.variance(n));
-  out[col++] = detail::inter_percentile_range_fast(x, 25.0, 75.0, scratch);
+  out[col++] = s.bins_ordered ? histogram_percentile(x, bin_index.data(), s.counts[3], 75.0, scratch) -
+                                   histogram_percentile(x, bin_index.data(), s.counts[3], 25.0, scratch)
+                             : detail::inter_percentile_range_fast(x, 25.0, 75.0, scratch);
   out[col++] = m.skewness(n);
   out[col++] = m.excess_kurtosis(n);
   out[col++] = static_cast<double>(m.crossings);

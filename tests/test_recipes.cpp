@@ -2,7 +2,10 @@
 // error below 1e-6 on every value), through the library and through the CLI.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -95,6 +98,44 @@ TEST_CASE("histogram entropy follows numpy's edge rule: values on inner edges go
   // 10 bins of width 1: each value its own bin except 9 and 10 share the last.
   CHECK(out[10] == doctest::Approx(entropy({c_lo, c_lo, c_lo, c_lo, c_lo, c_lo, c_lo, c_lo, c_hi, 2 * c_hi})).epsilon(1e-12));
   CHECK(out[4] == 2 * 272.0 + 1);  // zero crossings: 0 → positive at every wrap, positive → 0 once per cycle
+}
+
+TEST_CASE("timedomain IQR equals numpy's percentile difference, also when a quartile straddles two histogram bins") {
+  // numpy.percentile(x, 75) - numpy.percentile(x, 25) from the sorted epoch (linear method).
+  auto numpy_iqr = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    auto pct = [&](double q) {
+      const double pos = q / 100.0 * static_cast<double>(v.size() - 1);
+      const size_t k = static_cast<size_t>(std::floor(pos));
+      const double t = pos - static_cast<double>(k), a = v[k], b = v[std::min(k + 1, v.size() - 1)];
+      return t >= 0.5 ? b - (b - a) * (1.0 - t) : a + (b - a) * t;
+    };
+    return pct(75.0) - pct(25.0);
+  };
+  std::mt19937 rng(5);
+  std::vector<std::vector<double>> epochs;
+  // 0..59, 50 times each, shuffled: ranks 749 | 750 are values 14 | 15, in neighbouring 60-bins.
+  std::vector<double> ladder(3000);
+  for (size_t i = 0; i < ladder.size(); ++i) ladder[i] = static_cast<double>(i / 50);
+  std::shuffle(ladder.begin(), ladder.end(), rng);
+  epochs.push_back(ladder);
+  std::normal_distribution<double> normal(0.0, 30.0);
+  std::vector<double> noise(3000), quantised(3000);
+  for (size_t i = 0; i < noise.size(); ++i) {
+    noise[i] = normal(rng);
+    quantised[i] = std::round(normal(rng) / 10.0) * 0.5;  // few values, ties everywhere
+  }
+  epochs.push_back(noise);
+  epochs.push_back(quantised);
+  std::vector<double> offset(3000);  // a tiny range on a huge offset: the direct histogram path
+  for (size_t i = 0; i < offset.size(); ++i) offset[i] = 1e6 + 1e-9 * static_cast<double>(i % 97);
+  epochs.push_back(offset);
+  for (size_t e = 0; e < epochs.size(); ++e) {
+    CAPTURE(e);
+    std::vector<double> out(recipe_feature_names(Recipe::SleepEdfTimedomain).size());
+    recipe_epoch_features(Recipe::SleepEdfTimedomain, epochs[e], out);
+    CHECK(out[1] == numpy_iqr(epochs[e]));  // column "iqr"
+  }
 }
 
 TEST_CASE("recipe names and prefixes") {
