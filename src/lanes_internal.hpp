@@ -2,6 +2,7 @@
 // AVX2 (W = 4) and the SSE2 baseline (W = 4) — and chosen once at run time (cpu_level()).
 #pragma once
 
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 #include <utility>
@@ -116,9 +117,11 @@ inline int cpu_level() {
 
 namespace psgkit::detail {
 
-// Kernel::run<W>(args...) compiled for the best instruction set of this CPU, without FMA contraction:
-// W = 8 with AVX-512, W = 4 with AVX2/FMA or the SSE2 baseline. Kernel::run must be always_inline,
-// so that each entry point below compiles it for its own instruction set.
+// Kernel::run<W>(args...) compiled for the best instruction set of this CPU up to kMaxLevel (see
+// cpu_level), without FMA contraction: W = 8 with AVX-512, W = 4 with AVX2/FMA or the SSE2 baseline.
+// Kernel::run must be always_inline, so that each entry point below compiles it for its own
+// instruction set. kMaxLevel = 1 for kernels full of comparisons: GCC 12 builds 8-lane comparison
+// masks lane by lane (vcomisd, setcc, insert), which makes their AVX-512 form slower than AVX2.
 template <class Kernel, class... Args>
 PSGKIT_TARGET_AVX512 decltype(auto) run_avx512(Args&&... args) {
   return Kernel::template run<8>(std::forward<Args>(args)...);
@@ -127,9 +130,9 @@ template <class Kernel, class... Args>
 PSGKIT_TARGET_AVX2 decltype(auto) run_avx2(Args&&... args) {
   return Kernel::template run<4>(std::forward<Args>(args)...);
 }
-template <class Kernel, class... Args>
+template <class Kernel, int kMaxLevel = 2, class... Args>
 decltype(auto) run_for_cpu(Args&&... args) {
-  switch (cpu_level()) {
+  switch (std::min(cpu_level(), kMaxLevel)) {
     case 2: return run_avx512<Kernel>(std::forward<Args>(args)...);
     case 1: return run_avx2<Kernel>(std::forward<Args>(args)...);
     default: return Kernel::template run<4>(std::forward<Args>(args)...);

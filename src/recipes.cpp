@@ -310,7 +310,7 @@ void timedomain_epoch(std::span<const double> x, std::span<double> out) {
   const detail::SampleMoments m = detail::sample_moments(x);
   if (!std::isfinite(m.sum)) throw Error("", "epoch", "the epoch holds a non-finite sample (NaN or infinity)");
   TimedomainSums s;
-  detail::run_for_cpu<TimedomainKernel>(x, m, s, bin_index);
+  detail::run_for_cpu<TimedomainKernel, 1>(x, m, s, bin_index);
   size_t col = 0;
   out[col++] = std::sqrt(m.variance(n));
   out[col++] = s.bins_ordered ? histogram_percentile(x, bin_index.data(), s.counts[3], 75.0, scratch) -
