@@ -77,42 +77,23 @@ class MappedFile {
       throw Error(path.string(), "byte 0", "the file is empty");
     }
     void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      ::close(fd);
-      throw Error(path.string(), "", std::string("cannot map file: ") + std::strerror(errno));
-    }
+    ::close(fd);
+    if (p == MAP_FAILED) throw Error(path.string(), "", std::string("cannot map file: ") + std::strerror(errno));
     data_ = static_cast<const uint8_t*>(p);
-    fd_ = fd;
   }
-  MappedFile(MappedFile&& other) noexcept : data_(other.data_), size_(other.size_), fd_(other.fd_) {
+  MappedFile(MappedFile&& other) noexcept : data_(other.data_), size_(other.size_) {
     other.data_ = nullptr;
     other.size_ = 0;
-    other.fd_ = -1;
   }
   MappedFile& operator=(MappedFile&& other) noexcept {
     std::swap(data_, other.data_);
     std::swap(size_, other.size_);
-    std::swap(fd_, other.fd_);
     return *this;
   }
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
   ~MappedFile() {
     if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
-    if (fd_ >= 0) ::close(fd_);
-  }
-  // Copies bytes [offset, offset + n) into dst with pread (safe from several threads); false when the
-  // file ends first (it shrank since it was opened).
-  bool read_at(size_t offset, size_t n, uint8_t* dst) const {
-    while (n > 0) {
-      const ssize_t got = ::pread(fd_, dst, n, static_cast<off_t>(offset));
-      if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) return false;
-      dst += got;
-      offset += static_cast<size_t>(got);
-      n -= static_cast<size_t>(got);
-    }
-    return true;
   }
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
@@ -128,7 +109,6 @@ class MappedFile {
  private:
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
-  int fd_ = -1;
 };
 
 // One signal as laid out in the data record, annotation channels included.
@@ -189,7 +169,7 @@ struct Recording::Impl {
   void parse_annotations();
   // See MappedFile::release; batches keep the madvise calls rare.
   static constexpr int64_t kRecordsPerRelease = 256;
-  static constexpr int64_t kChunkBytes = 512 * 1024;
+  static constexpr int64_t kPrefetchRecords = 4;
   void release_records(int64_t from, int64_t to) const {
     file.release(static_cast<size_t>(header_bytes + from * record_bytes), static_cast<size_t>(header_bytes + to * record_bytes));
   }
@@ -708,7 +688,7 @@ void Recording::Impl::finish() {
 template <class T, class DecodeRecord>
 void Recording::Impl::decode(std::span<const int> signals, DecodeRecord decode_record, std::span<std::vector<T>* const> out) const {
   struct Job {
-    size_t offset, samples;
+    size_t offset, samples, bytes;
     T* dst;
   };
   std::vector<Job> jobs;
@@ -716,27 +696,23 @@ void Recording::Impl::decode(std::span<const int> signals, DecodeRecord decode_r
     const RawSignal& s = signal_raw(signals[i]);
     const size_t spr = static_cast<size_t>(s.info.samples_per_record);
     detail::resize_night_buffer(*out[i], spr * static_cast<size_t>(n_records));
-    jobs.push_back({static_cast<size_t>(s.offset_in_record), spr, out[i]->data()});
+    jobs.push_back({static_cast<size_t>(s.offset_in_record), spr, spr * static_cast<size_t>(bytes_per_sample), out[i]->data()});
   }
   if (jobs.empty()) return;
-  // Whole records copied in chunks of about 512 kB (pread, into a per-thread buffer that stays in the
-  // cache) and decoded from there: cheaper than faulting the mapped file in page by page and releasing
-  // it again, and the process's memory never holds the file.
-  thread_local std::vector<uint8_t> chunk;
-  const int64_t per_chunk = std::max<int64_t>(1, kChunkBytes / record_bytes);
-  for (int64_t first = 0; first < n_records; first += per_chunk) {
-    const int64_t count = std::min(per_chunk, n_records - first);
-    chunk.resize(static_cast<size_t>(count * record_bytes));
-    if (!file.read_at(static_cast<size_t>(header_bytes + first * record_bytes), chunk.size(), chunk.data()))
-      throw Error(path.string(), "data record " + std::to_string(first + 1), "the file ended early: it shrank after it was opened");
-    for (int64_t r = 0; r < count; ++r) {
-      const uint8_t* record = chunk.data() + r * record_bytes;
-      for (size_t i = 0; i < jobs.size(); ++i) {
-        decode_record(i, record + jobs[i].offset, jobs[i].samples, jobs[i].dst);
-        jobs[i].dst += jobs[i].samples;
-      }
+  const uint8_t* record = file.data() + header_bytes;
+  for (int64_t r = 0; r < n_records; ++r, record += record_bytes) {
+    if (r % kRecordsPerRelease == 0 && r > 0) release_records(r - kRecordsPerRelease, r);
+    // A signal's bytes are a short run in each record: the hardware prefetcher cannot see the stride,
+    // so fetch a few records ahead.
+    if (r + kPrefetchRecords < n_records)
+      for (const Job& job : jobs)
+        for (size_t b = 0; b < job.bytes; b += 64) __builtin_prefetch(record + kPrefetchRecords * record_bytes + job.offset + b);
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      decode_record(i, record + jobs[i].offset, jobs[i].samples, jobs[i].dst);
+      jobs[i].dst += jobs[i].samples;
     }
   }
+  release_records(0, n_records);
 }
 
 Recording::Recording(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
