@@ -282,41 +282,36 @@ size_t Resampler::output_length(size_t n_in) const {
   return static_cast<size_t>((n * up + down - 1) / down);
 }
 
+namespace {
+// The span and vector forms of Resampler::process, for float and double alike.
+template <class T>
+void resample_into(std::span<const T> x, std::span<T> y, size_t expected, const T* bank, size_t taps_per_phase,
+                   size_t half_len, int64_t up, int64_t down) {
+  if (y.size() != expected) throw Error("", "y", "output span must hold " + std::to_string(expected) + " samples");
+  require_finite(x, "x");
+  if (up == down) {
+    std::copy(x.begin(), x.end(), y.begin());
+    return;
+  }
+  run_polyphase(bank, taps_per_phase, half_len, up, down, x, y);
+}
+template <class T>
+std::vector<T> resampled(const Resampler& resampler, std::span<const T> x) {
+  std::vector<T> y;
+  detail::resize_night_buffer(y, resampler.output_length(x.size()));
+  resampler.process(x, std::span<T>(y));
+  return y;
+}
+}  // namespace
+
 void Resampler::process(std::span<const double> x, std::span<double> y) const {
-  if (y.size() != output_length(x.size()))
-    throw Error("", "y", "output span must hold " + std::to_string(output_length(x.size())) + " samples");
-  require_finite(x, "x");
-  if (up_ == down_) {
-    std::copy(x.begin(), x.end(), y.begin());
-    return;
-  }
-  run_polyphase(bank_.data(), taps_per_phase_, half_len_, up_, down_, x, y);
+  resample_into(x, y, output_length(x.size()), bank_.data(), taps_per_phase_, half_len_, up_, down_);
 }
-
 void Resampler::process(std::span<const float> x, std::span<float> y) const {
-  if (y.size() != output_length(x.size()))
-    throw Error("", "y", "output span must hold " + std::to_string(output_length(x.size())) + " samples");
-  require_finite(x, "x");
-  if (up_ == down_) {
-    std::copy(x.begin(), x.end(), y.begin());
-    return;
-  }
-  run_polyphase(bank_float_.data(), taps_per_phase_, half_len_, up_, down_, x, y);
+  resample_into(x, y, output_length(x.size()), bank_float_.data(), taps_per_phase_, half_len_, up_, down_);
 }
-
-std::vector<double> Resampler::process(std::span<const double> x) const {
-  std::vector<double> y;
-  detail::resize_night_buffer(y, output_length(x.size()));
-  process(x, std::span<double>(y));
-  return y;
-}
-
-std::vector<float> Resampler::process(std::span<const float> x) const {
-  std::vector<float> y;
-  detail::resize_night_buffer(y, output_length(x.size()));
-  process(x, std::span<float>(y));
-  return y;
-}
+std::vector<double> Resampler::process(std::span<const double> x) const { return resampled(*this, x); }
+std::vector<float> Resampler::process(std::span<const float> x) const { return resampled(*this, x); }
 
 std::vector<double> resample(std::span<const double> x, double fs_in_hz, double fs_out_hz,
                              const ResampleOptions& options) {
