@@ -25,6 +25,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// One garbage input: a file name, its bytes, and what the error message must contain.
+struct Case {
+  std::string name;
+  std::string text;
+  std::vector<std::string> needles;
+};
+
 using Reader = std::function<void(const fs::path&)>;
 
 struct NamedReader {
@@ -127,11 +134,6 @@ TEST_CASE("every reader refuses missing, empty, blank, directory and binary inpu
 
 TEST_CASE("interval CSV: missing columns, unknown stages, bad numbers and overlaps name the line") {
   psgkit_test::TempDir dir("hypgarbage");
-  struct Case {
-    std::string name;
-    std::string text;
-    std::vector<std::string> needles;
-  };
   const std::vector<Case> cases = {
       {"header_only", kIntervalHeader, {}},
       {"no_stage_column", "onset_s,duration_s\n0,30\n", {"stage"}},
@@ -191,11 +193,6 @@ TEST_CASE("interval CSV: huge onsets and durations are refused, not allocated") 
 TEST_CASE("staging CSV: bad probabilities, epochs and huge epoch numbers are refused") {
   psgkit_test::TempDir dir("hypgarbage");
   const std::string row0 = "0,0,W,0.9,0.9,0.05,0.03,0.01,0.01\n";
-  struct Case {
-    std::string name;
-    std::string text;
-    std::vector<std::string> needles;
-  };
   const std::vector<Case> cases = {
       {"header_only", kStagingHeader, {}},
       {"no_p_REM", "epoch,onset_s,stage,confidence,p_W,p_N1,p_N2,p_N3\n0,0,W,1,1,0,0,0\n", {"p_REM"}},
@@ -232,11 +229,6 @@ TEST_CASE("staging CSV: huge epoch numbers are refused, not allocated") {
 
 TEST_CASE("DREAMS text: missing header, bad codes and junk name the line") {
   psgkit_test::TempDir dir("hypgarbage");
-  struct Case {
-    std::string name;
-    std::string text;
-    std::vector<std::string> needles;
-  };
   const std::vector<Case> cases = {
       {"no_header", "5\n5\n4\n", {"line 1"}},
       {"header_only", "[Hypnogram]\n", {}},
@@ -265,11 +257,6 @@ TEST_CASE("DREAMS text: missing header, bad codes and junk name the line") {
 
 TEST_CASE("feature CSV: missing onset_s, text in numbers and unknown stages name line and column") {
   psgkit_test::TempDir dir("hypgarbage");
-  struct Case {
-    std::string name;
-    std::string text;
-    std::vector<std::string> needles;
-  };
   const std::vector<Case> cases = {
       {"no_onset", "stage,a\nW,1\n", {"onset_s"}},
       {"text_value", "onset_s,a\n0,1\n30,abc\n", {"line 3", "column a"}},
