@@ -133,41 +133,49 @@ void bracket_scan(const T* x, size_t begin, size_t n, const T lo[2], const T hi[
   }
 }
 
+// The AVX-512 operations bracket_scan_avx512 needs, for double (8 lanes) and float (16 lanes).
+#define PSGKIT_AVX512_BRACKET __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw"), always_inline)) static
+template <class T> struct Avx512Lanes;
+template <> struct Avx512Lanes<double> {
+  using V = __m512d;
+  static constexpr size_t kLanes = 8;
+  PSGKIT_AVX512_BRACKET V splat(double s) { return _mm512_set1_pd(s); }
+  PSGKIT_AVX512_BRACKET V load(const double* p) { return _mm512_loadu_pd(p); }
+  template <int kPredicate>
+  PSGKIT_AVX512_BRACKET unsigned compare(V a, V b) { return _mm512_cmp_pd_mask(a, b, kPredicate); }
+  PSGKIT_AVX512_BRACKET void store_compressed(double* p, unsigned mask, V v) {
+    _mm512_storeu_pd(p, _mm512_maskz_compress_pd(static_cast<__mmask8>(mask), v));
+  }
+};
+template <> struct Avx512Lanes<float> {
+  using V = __m512;
+  static constexpr size_t kLanes = 16;
+  PSGKIT_AVX512_BRACKET V splat(float s) { return _mm512_set1_ps(s); }
+  PSGKIT_AVX512_BRACKET V load(const float* p) { return _mm512_loadu_ps(p); }
+  template <int kPredicate>
+  PSGKIT_AVX512_BRACKET unsigned compare(V a, V b) { return _mm512_cmp_ps_mask(a, b, kPredicate); }
+  PSGKIT_AVX512_BRACKET void store_compressed(float* p, unsigned mask, V v) {
+    _mm512_storeu_ps(p, _mm512_maskz_compress_ps(static_cast<__mmask16>(mask), v));
+  }
+};
+#undef PSGKIT_AVX512_BRACKET
+
 // AVX-512: compares a whole vector and packs the values inside with a register compress followed by a
 // full-width store (out[j] needs 16 values of slack). Returns the number of samples done.
+template <class T>
 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw"))) inline size_t bracket_scan_avx512(
-    const double* x, size_t n, const double lo[2], const double hi[2], double* out[2], size_t below[2], size_t inside[2]) {
-  const __m512d lo0 = _mm512_set1_pd(lo[0]), hi0 = _mm512_set1_pd(hi[0]);
-  const __m512d lo1 = _mm512_set1_pd(lo[1]), hi1 = _mm512_set1_pd(hi[1]);
+    const T* x, size_t n, const T lo[2], const T hi[2], T* out[2], size_t below[2], size_t inside[2]) {
+  using A = Avx512Lanes<T>;
+  const typename A::V lo_v[2] = {A::splat(lo[0]), A::splat(lo[1])}, hi_v[2] = {A::splat(hi[0]), A::splat(hi[1])};
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m512d v = _mm512_loadu_pd(x + i);
-    const __mmask8 in0 = _mm512_cmp_pd_mask(v, lo0, _CMP_GE_OQ) & _mm512_cmp_pd_mask(v, hi0, _CMP_LE_OQ);
-    const __mmask8 in1 = _mm512_cmp_pd_mask(v, lo1, _CMP_GE_OQ) & _mm512_cmp_pd_mask(v, hi1, _CMP_LE_OQ);
-    below[0] += static_cast<size_t>(__builtin_popcount(_mm512_cmp_pd_mask(v, lo0, _CMP_LT_OQ)));
-    below[1] += static_cast<size_t>(__builtin_popcount(_mm512_cmp_pd_mask(v, lo1, _CMP_LT_OQ)));
-    _mm512_storeu_pd(out[0] + inside[0], _mm512_maskz_compress_pd(in0, v));
-    _mm512_storeu_pd(out[1] + inside[1], _mm512_maskz_compress_pd(in1, v));
-    inside[0] += static_cast<size_t>(__builtin_popcount(in0));
-    inside[1] += static_cast<size_t>(__builtin_popcount(in1));
-  }
-  return i;
-}
-__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw"))) inline size_t bracket_scan_avx512(
-    const float* x, size_t n, const float lo[2], const float hi[2], float* out[2], size_t below[2], size_t inside[2]) {
-  const __m512 lo0 = _mm512_set1_ps(lo[0]), hi0 = _mm512_set1_ps(hi[0]);
-  const __m512 lo1 = _mm512_set1_ps(lo[1]), hi1 = _mm512_set1_ps(hi[1]);
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m512 v = _mm512_loadu_ps(x + i);
-    const __mmask16 in0 = _mm512_cmp_ps_mask(v, lo0, _CMP_GE_OQ) & _mm512_cmp_ps_mask(v, hi0, _CMP_LE_OQ);
-    const __mmask16 in1 = _mm512_cmp_ps_mask(v, lo1, _CMP_GE_OQ) & _mm512_cmp_ps_mask(v, hi1, _CMP_LE_OQ);
-    below[0] += static_cast<size_t>(__builtin_popcount(_mm512_cmp_ps_mask(v, lo0, _CMP_LT_OQ)));
-    below[1] += static_cast<size_t>(__builtin_popcount(_mm512_cmp_ps_mask(v, lo1, _CMP_LT_OQ)));
-    _mm512_storeu_ps(out[0] + inside[0], _mm512_maskz_compress_ps(in0, v));
-    _mm512_storeu_ps(out[1] + inside[1], _mm512_maskz_compress_ps(in1, v));
-    inside[0] += static_cast<size_t>(__builtin_popcount(in0));
-    inside[1] += static_cast<size_t>(__builtin_popcount(in1));
+  for (; i + A::kLanes <= n; i += A::kLanes) {
+    const typename A::V v = A::load(x + i);
+    for (int j = 0; j < 2; ++j) {
+      const unsigned in = A::template compare<_CMP_GE_OQ>(v, lo_v[j]) & A::template compare<_CMP_LE_OQ>(v, hi_v[j]);
+      below[j] += static_cast<size_t>(__builtin_popcount(A::template compare<_CMP_LT_OQ>(v, lo_v[j])));
+      A::store_compressed(out[j] + inside[j], in, v);
+      inside[j] += static_cast<size_t>(__builtin_popcount(in));
+    }
   }
   return i;
 }
