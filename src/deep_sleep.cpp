@@ -16,12 +16,12 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Which samples each hypnogram epoch covers.
-struct EpochGrid {
+struct HypnogramCover {
   size_t first_sample = 0, samples_per_epoch = 0, n_covered = 0, n_total = 0;
   size_t begin(size_t epoch) const { return first_sample + epoch * samples_per_epoch; }
 };
 
-EpochGrid epoch_grid(std::span<const double> x, double fs_hz, const Hypnogram& hypnogram) {
+HypnogramCover hypnogram_cover(std::span<const double> x, double fs_hz, const Hypnogram& hypnogram) {
   if (hypnogram.stages.empty()) throw Error("", "hypnogram", "has no epochs");
   const Epochs<double> epochs = make_epochs(x, fs_hz, hypnogram.epoch_s, hypnogram.start_s);
   if (epochs.count == 0)
@@ -126,7 +126,7 @@ double crossing_time_s(std::span<const double> x, size_t j, double fs_hz) {
 std::vector<uint8_t> detect_artefacts(std::span<const double> eeg_uv, double fs_hz, const Hypnogram& hypnogram,
                                       const ArtefactOptions& options, std::vector<std::string>* warnings) {
   require_finite(eeg_uv, "eeg_uv");
-  const EpochGrid grid = epoch_grid(eeg_uv, fs_hz, hypnogram);
+  const HypnogramCover grid = hypnogram_cover(eeg_uv, fs_hz, hypnogram);
   std::vector<uint8_t> flags(grid.n_total, kArtefactNone);
   if (grid.n_covered < grid.n_total) {
     for (size_t i = grid.n_covered; i < grid.n_total; ++i) flags[i] |= kArtefactNotCovered;
@@ -204,7 +204,7 @@ double slow_wave_activity(std::span<const double> eeg_uv, double fs_hz, const De
 std::vector<double> slow_wave_occupancy(std::span<const double> eeg_uv, double fs_hz, const Hypnogram& hypnogram,
                                         const DeepSleepOptions& options) {
   require_finite(eeg_uv, "eeg_uv");
-  const EpochGrid grid = epoch_grid(eeg_uv, fs_hz, hypnogram);
+  const HypnogramCover grid = hypnogram_cover(eeg_uv, fs_hz, hypnogram);
   check_band(options.occupancy_low_hz, options.occupancy_high_hz, fs_hz, "occupancy_low_hz/occupancy_high_hz");
   const std::vector<double> band =
       IirFilter::butter_bandpass(3, options.occupancy_low_hz, options.occupancy_high_hz, fs_hz).filtfilt(eeg_uv);
@@ -236,7 +236,7 @@ std::vector<double> slow_wave_occupancy(std::span<const double> eeg_uv, double f
 std::vector<SlowWave> detect_slow_waves(std::span<const double> eeg_uv, double fs_hz, const Hypnogram& hypnogram,
                                         const SlowWaveCriteria& c, const std::vector<bool>& keep) {
   require_finite(eeg_uv, "eeg_uv");
-  const EpochGrid grid = epoch_grid(eeg_uv, fs_hz, hypnogram);
+  const HypnogramCover grid = hypnogram_cover(eeg_uv, fs_hz, hypnogram);
   check_band(c.low_hz, c.high_hz, fs_hz, "slow_waves.low_hz/high_hz");
   if (!keep.empty() && keep.size() != grid.n_total)
     throw Error("", "keep", "needs one entry per hypnogram epoch (" + std::to_string(grid.n_total) + "), got " +
@@ -289,7 +289,7 @@ DeepSleepResult analyze_deep_sleep(std::span<const double> eeg_uv, double fs_hz,
   r.fs_hz = fs_hz;
   r.epoch_s = hypnogram.epoch_s;
   r.artefact_flags = detect_artefacts(eeg_uv, fs_hz, hypnogram, options.artefacts, &r.warnings);
-  const EpochGrid grid = epoch_grid(eeg_uv, fs_hz, hypnogram);
+  const HypnogramCover grid = hypnogram_cover(eeg_uv, fs_hz, hypnogram);
   for (const auto& [begin, end] : nrem_cycles)
     if (!(begin < end && end <= grid.n_total))
       throw Error("", "nrem_cycles", "cycle [" + std::to_string(begin) + ", " + std::to_string(end) +

@@ -1,5 +1,10 @@
 // Re-referencing, epoching and input checks (see preprocess.hpp).
+#include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <string>
 
 #include "psgkit/error.hpp"
@@ -10,7 +15,20 @@ namespace {
 
 template <class T>
 void require_finite_impl(std::span<const T> x, const char* what) {
-  for (size_t i = 0; i < x.size(); ++i)
+  // Whole chunks are checked without a branch per sample: the largest magnitude bit pattern is below
+  // infinity's exactly when all are finite (an unsigned max, which vectorises). The first bad sample's
+  // index is looked up one by one from the chunk that holds it.
+  using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+  constexpr Bits kMagnitude = ~Bits{0} >> 1;
+  const Bits infinity = std::bit_cast<Bits>(std::numeric_limits<T>::infinity());
+  constexpr size_t kChunk = 256;
+  size_t i = 0;
+  for (; i + kChunk <= x.size(); i += kChunk) {
+    Bits largest = 0;
+    for (size_t j = 0; j < kChunk; ++j) largest = std::max(largest, std::bit_cast<Bits>(x[i + j]) & kMagnitude);
+    if (largest >= infinity) break;
+  }
+  for (; i < x.size(); ++i)
     if (!std::isfinite(x[i]))
       throw Error("", what, "sample " + std::to_string(i) + " is " + (std::isnan(x[i]) ? "NaN" : "infinite"));
 }
@@ -30,6 +48,15 @@ std::vector<T> rereference_impl(std::span<const T> a, double a_fs_hz, std::span<
 
 template <class T>
 Epochs<T> make_epochs_impl(std::span<const T> x, double fs_hz, double epoch_s, double offset_s) {
+  Epochs<T> epochs;
+  static_cast<EpochGrid&>(epochs) = epoch_grid(x.size(), fs_hz, epoch_s, offset_s);
+  epochs.signal = x;
+  return epochs;
+}
+
+}  // namespace
+
+EpochGrid epoch_grid(size_t n_samples, double fs_hz, double epoch_s, double offset_s) {
   if (!std::isfinite(fs_hz) || fs_hz <= 0)
     throw Error("", "fs_hz", "sampling rate must be finite and positive, got " + std::to_string(fs_hz));
   if (!std::isfinite(epoch_s) || epoch_s <= 0)
@@ -41,18 +68,15 @@ Epochs<T> make_epochs_impl(std::span<const T> x, double fs_hz, double epoch_s, d
   if (rounded < 1 || std::abs(samples - rounded) > 1e-6)
     throw Error("", "epoch_s", std::to_string(epoch_s) + " s at " + std::to_string(fs_hz) +
                                    " Hz is not a whole number of samples; resample the signal first");
-  Epochs<T> epochs;
-  epochs.signal = x;
-  epochs.fs_hz = fs_hz;
-  epochs.samples_per_epoch = static_cast<size_t>(rounded);
-  epochs.first_sample = static_cast<size_t>(std::llround(offset_s * fs_hz));
-  const size_t available = x.size() > epochs.first_sample ? x.size() - epochs.first_sample : 0;
-  epochs.count = available / epochs.samples_per_epoch;
-  epochs.dropped_samples = available - epochs.count * epochs.samples_per_epoch;
-  return epochs;
+  EpochGrid grid;
+  grid.fs_hz = fs_hz;
+  grid.samples_per_epoch = static_cast<size_t>(rounded);
+  grid.first_sample = static_cast<size_t>(std::llround(offset_s * fs_hz));
+  const size_t available = n_samples > grid.first_sample ? n_samples - grid.first_sample : 0;
+  grid.count = available / grid.samples_per_epoch;
+  grid.dropped_samples = available - grid.count * grid.samples_per_epoch;
+  return grid;
 }
-
-}  // namespace
 
 void require_finite(std::span<const double> x, const char* what) { require_finite_impl(x, what); }
 void require_finite(std::span<const float> x, const char* what) { require_finite_impl(x, what); }

@@ -9,11 +9,12 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
+#include <optional>
 #include <regex>
 #include <utility>
 #include <string>
 
-#include "buffers_internal.hpp"
 #include "features_internal.hpp"
 #include "psgkit/error.hpp"
 #include "psgkit/io.hpp"
@@ -374,46 +375,75 @@ void recipe_epoch_features(Recipe recipe, std::span<const double> epoch_uv, std:
   else timedomain_epoch(epoch_uv, out);
 }
 
+namespace {
+
+// Epoch starts (samples at 100 Hz) and onsets of a Sleep-EDF recipe on n samples: every 30 s from
+// options.offset_s, or exactly options.onsets_s.
+struct RecipeEpochs {
+  std::vector<size_t> starts;
+  std::vector<double> onsets_s;
+};
+
+RecipeEpochs recipe_epochs(size_t n, const RecipeOptions& options, std::vector<std::string>* notes) {
+  RecipeEpochs epochs;
+  if (options.onsets_s.empty()) {
+    const EpochGrid grid = epoch_grid(n, kSleepEdfFsHz, 30.0, options.offset_s);
+    for (size_t e = 0; e < grid.size(); ++e) {
+      epochs.starts.push_back(grid.first_sample + e * kSleepEdfEpochSamples);
+      epochs.onsets_s.push_back(static_cast<double>(epochs.starts.back()) / kSleepEdfFsHz);
+    }
+    if (grid.dropped_samples > 0 && notes)
+      notes->push_back("the last " + format_double(grid.dropped_s()) + " s form a partial epoch and were dropped");
+    return epochs;
+  }
+  for (double onset : options.onsets_s) {
+    const double sample = onset * kSleepEdfFsHz;
+    if (!(sample >= 0) || std::lround(sample) + kSleepEdfEpochSamples > n)
+      throw Error("", "onsets_s", "epoch at " + format_double(onset) + " s does not fit in the " +
+                                      format_double(static_cast<double>(n) / kSleepEdfFsHz) + "-s signal");
+    epochs.starts.push_back(static_cast<size_t>(std::lround(sample)));
+    epochs.onsets_s.push_back(onset);
+  }
+  return epochs;
+}
+
+FeatureTable recipe_table(Recipe recipe, std::span<const std::string> prefixes, const RecipeEpochs& epochs) {
+  FeatureTable table;
+  for (const auto& prefix : prefixes)
+    for (const auto& name : recipe_feature_names(recipe)) table.columns.push_back(prefix + "_" + name);
+  table.onset_s = epochs.onsets_s;
+  table.values.resize(epochs.onsets_s.size() * table.columns.size());
+  return table;
+}
+
+// Channel c's features of epochs [e_begin, e_end), from `samples` = its 100-Hz samples from `first` on.
+void fill_recipe_rows(FeatureTable& table, Recipe recipe, size_t c, const std::vector<size_t>& starts, size_t e_begin,
+                      size_t e_end, std::span<const double> samples, size_t first) {
+  const size_t n_features = recipe == Recipe::SleepEdfBandpower ? bandpower_names().size() : timedomain_names().size();
+  for (size_t e = e_begin; e < e_end; ++e)
+    recipe_epoch_features(recipe, samples.subspan(starts[e] - first, kSleepEdfEpochSamples),
+                          std::span<double>(table.values).subspan(e * table.columns.size() + c * n_features, n_features));
+}
+
+}  // namespace
+
 FeatureTable compute_recipe_100hz(std::span<const RecipeChannel> channels, Recipe recipe, const RecipeOptions& options,
                                   std::vector<std::string>* notes) {
   if (recipe == Recipe::Default)
     throw Error("", "recipe", "compute_recipe_100hz computes the Sleep-EDF recipes; use compute_features for the default set");
   if (channels.empty()) throw Error("", "channels", "no channel given");
   const size_t n = channels[0].samples_uv.size();
-  for (const auto& ch : channels)
+  std::vector<std::string> prefixes;
+  for (const auto& ch : channels) {
     if (ch.samples_uv.size() != n)
       throw Error("", "channels", "channel " + ch.prefix + " has " + std::to_string(ch.samples_uv.size()) +
                                       " samples, " + channels[0].prefix + " has " + std::to_string(n));
-  std::vector<size_t> starts;
-  std::vector<double> onsets;
-  if (options.onsets_s.empty()) {
-    const auto epochs = make_epochs(channels[0].samples_uv, kSleepEdfFsHz, 30.0, options.offset_s);
-    for (size_t e = 0; e < epochs.size(); ++e) {
-      starts.push_back(epochs.first_sample + e * kSleepEdfEpochSamples);
-      onsets.push_back(static_cast<double>(starts.back()) / kSleepEdfFsHz);
-    }
-    if (epochs.dropped_samples > 0 && notes)
-      notes->push_back("the last " + format_double(epochs.dropped_s()) + " s form a partial epoch and were dropped");
-  } else {
-    for (double onset : options.onsets_s) {
-      const double sample = onset * kSleepEdfFsHz;
-      if (!(sample >= 0) || std::lround(sample) + kSleepEdfEpochSamples > n)
-        throw Error("", "onsets_s", "epoch at " + format_double(onset) + " s does not fit in the " +
-                                        format_double(static_cast<double>(n) / kSleepEdfFsHz) + "-s signal");
-      starts.push_back(static_cast<size_t>(std::lround(sample)));
-      onsets.push_back(onset);
-    }
+    prefixes.push_back(ch.prefix);
   }
-  const auto names = recipe_feature_names(recipe);
-  FeatureTable table;
-  for (const auto& ch : channels)
-    for (const auto& name : names) table.columns.push_back(ch.prefix + "_" + name);
-  table.onset_s = onsets;
-  table.values.resize(onsets.size() * table.columns.size());
-  for (size_t e = 0; e < starts.size(); ++e)
-    for (size_t c = 0; c < channels.size(); ++c)
-      recipe_epoch_features(recipe, channels[c].samples_uv.subspan(starts[e], kSleepEdfEpochSamples),
-                            std::span<double>(table.values).subspan(e * table.columns.size() + c * names.size(), names.size()));
+  const RecipeEpochs epochs = recipe_epochs(n, options, notes);
+  FeatureTable table = recipe_table(recipe, prefixes, epochs);
+  for (size_t c = 0; c < channels.size(); ++c)
+    fill_recipe_rows(table, recipe, c, epochs.starts, 0, epochs.starts.size(), channels[c].samples_uv, 0);
   return table;
 }
 
@@ -422,59 +452,77 @@ FeatureTable compute_recipe(const Recording& recording, const std::vector<std::s
   if (channels.empty()) throw Error(recording.path().string(), "channels", "no channel given");
   if (!options.prefixes.empty() && options.prefixes.size() != channels.size())
     throw Error(recording.path().string(), "prefixes", "one prefix per channel needed");
-  auto prefix_of = [&](size_t i) {
-    return options.prefixes.empty() ? (recipe == Recipe::Default ? column_prefix(channels[i]) : recipe_prefix(channels[i]))
-                                    : options.prefixes[i];
-  };
+  std::vector<std::string> prefixes;
   std::vector<int> indices;
-  for (const auto& label : channels) indices.push_back(recording.require_signal(label));
+  for (size_t i = 0; i < channels.size(); ++i) {
+    prefixes.push_back(options.prefixes.empty()
+                           ? (recipe == Recipe::Default ? column_prefix(channels[i]) : recipe_prefix(channels[i]))
+                           : options.prefixes[i]);
+    indices.push_back(recording.require_signal(channels[i]));
+  }
   if (recipe == Recipe::Default) {
     const std::vector<std::vector<float>> data = recording.read(indices);  // one pass over the file
     std::vector<ChannelSamples> inputs;
     for (size_t i = 0; i < channels.size(); ++i)
-      inputs.push_back({prefix_of(i), data[i], recording.signals()[static_cast<size_t>(indices[i])].fs_hz});
+      inputs.push_back({prefixes[i], data[i], recording.signals()[static_cast<size_t>(indices[i])].fs_hz});
     return compute_features(inputs, options.features, notes);
   }
-  // Channels to resample are read together in one pass over the file; native 100-Hz ones in double.
-  std::vector<int> to_resample;
-  for (const int index : indices)
-    if (recording.signals()[static_cast<size_t>(index)].fs_hz != kSleepEdfFsHz) to_resample.push_back(index);
-  std::vector<std::vector<float>> native = recording.read(to_resample);
-  std::vector<std::vector<double>> data;
-  for (size_t i = 0, next_native = 0; i < channels.size(); ++i) {
-    const std::string& label = channels[i];
-    const int index = indices[i];
-    const auto& info = recording.signals()[static_cast<size_t>(index)];
+  // Native 100-Hz channels are read in double (EDFlib's exact values: the recipe's definition); other
+  // rates in float (it holds every 16-bit sample exactly) and resampled to 100 Hz.
+  std::vector<std::optional<Resampler>> resamplers;
+  size_t n = std::numeric_limits<size_t>::max();
+  for (size_t i = 0; i < channels.size(); ++i) {
+    const SignalInfo& info = recording.signals()[static_cast<size_t>(indices[i])];
     if (info.unit != "uV" && notes)
-      notes->push_back(label + ": unit '" + info.unit + "' is not an EEG voltage; used as is");
-    std::vector<double> samples;
+      notes->push_back(channels[i] + ": unit '" + info.unit + "' is not an EEG voltage; used as is");
+    const size_t n_in = static_cast<size_t>(info.n_samples);
     if (info.fs_hz == kSleepEdfFsHz) {
-      samples = recording.read_double(index);  // EDFlib's exact values: the recipe's definition
-    } else {
-      // Resampled values are not the file's anyway: float halves the memory and time of the
-      // whole-night read and filter (float's 24-bit mantissa holds every 16-bit sample exactly).
-      const Resampler resampler(info.fs_hz, kSleepEdfFsHz);
-      const std::vector<float> resampled = resampler.process(std::span<const float>(native[next_native]));
-      native[next_native++] = std::vector<float>();  // freed as soon as it is resampled (`= {}` would keep the memory)
-      detail::resize_night_buffer(samples, resampled.size());
-      std::copy(resampled.begin(), resampled.end(), samples.begin());
-      if (notes)
-        notes->push_back(label + ": resampled from " + format_double(info.fs_hz) + " Hz to " +
-                         format_double(resampler.fs_out_hz()) + " Hz (psgkit::Resampler, ratio " +
-                         std::to_string(resampler.up()) + "/" + std::to_string(resampler.down()) +
-                         ") before the " + std::string(to_string(recipe)) + " recipe" +
-                         (recipe == Recipe::SleepEdfTimedomain
-                              ? "; the histogram entropies depend on exact sample values, so they are not those of a native 100-Hz recording"
-                              : ""));
+      resamplers.emplace_back();
+      n = std::min(n, n_in);
+      continue;
     }
-    data.push_back(std::move(samples));
+    const Resampler& resampler = resamplers.emplace_back(std::in_place, info.fs_hz, kSleepEdfFsHz).value();
+    n = std::min(n, resampler.output_length(n_in));  // rates resampled differently may differ by a sample
+    if (notes)
+      notes->push_back(channels[i] + ": resampled from " + format_double(info.fs_hz) + " Hz to " +
+                       format_double(resampler.fs_out_hz()) + " Hz (psgkit::Resampler, ratio " +
+                       std::to_string(resampler.up()) + "/" + std::to_string(resampler.down()) + ") before the " +
+                       std::string(to_string(recipe)) + " recipe" +
+                       (recipe == Recipe::SleepEdfTimedomain
+                            ? "; the histogram entropies depend on exact sample values, so they are not those of a native 100-Hz recording"
+                            : ""));
   }
-  // Channels resampled from different rates may differ by a sample: use the common length.
-  size_t n = data[0].size();
-  for (const auto& d : data) n = std::min(n, d.size());
-  std::vector<RecipeChannel> inputs;
-  for (size_t i = 0; i < channels.size(); ++i) inputs.push_back({prefix_of(i), std::span<const double>(data[i]).first(n)});
-  return compute_recipe_100hz(inputs, recipe, options, notes);
+  const RecipeEpochs epochs = recipe_epochs(n, options, notes);
+  FeatureTable table = recipe_table(recipe, prefixes, epochs);
+  // Blocks of a few epochs, read, resampled and reduced to features while they are in cache: no
+  // whole-night buffer, so memory does not grow with the night.
+  constexpr size_t kBlockSamples = 8 * kSleepEdfEpochSamples;
+  std::vector<double> block;
+  std::vector<float> window, resampled;
+  for (size_t e_begin = 0, e_end = 0; e_begin < epochs.starts.size(); e_begin = e_end) {
+    const size_t first = epochs.starts[e_begin];
+    size_t last = first + kSleepEdfEpochSamples;
+    for (e_end = e_begin + 1; e_end < epochs.starts.size() && epochs.starts[e_end] >= first &&
+                              epochs.starts[e_end] + kSleepEdfEpochSamples - first <= kBlockSamples;
+         ++e_end)
+      last = std::max(last, epochs.starts[e_end] + kSleepEdfEpochSamples);
+    block.resize(last - first);
+    for (size_t c = 0; c < channels.size(); ++c) {
+      if (!resamplers[c]) {
+        recording.read_double(indices[c], static_cast<int64_t>(first), block);
+      } else {
+        const size_t n_in = static_cast<size_t>(recording.signals()[static_cast<size_t>(indices[c])].n_samples);
+        const auto [in_begin, in_end] = resamplers[c]->input_range(n_in, first, block.size());
+        window.resize(in_end - in_begin);
+        recording.read(indices[c], static_cast<int64_t>(in_begin), window);
+        resampled.resize(block.size());
+        resamplers[c]->process_block(window, in_begin, n_in, first, resampled);
+        std::copy(resampled.begin(), resampled.end(), block.begin());
+      }
+      fill_recipe_rows(table, recipe, c, epochs.starts, e_begin, e_end, block, first);
+    }
+  }
+  return table;
 }
 
 std::vector<std::string> pick_feature_channels(const Recording& recording, Recipe recipe) {

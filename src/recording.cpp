@@ -167,6 +167,13 @@ struct Recording::Impl {
 
   void parse_header();
   void parse_annotations();
+  // The walk over every record's TALs is done on first use of what it yields (annotations, record
+  // onsets, the sub-second start, its warnings), once: reading samples does not need it.
+  std::once_flag annotations_parsed;
+  const Impl& with_annotations() {
+    std::call_once(annotations_parsed, [this] { parse_annotations(); });
+    return *this;
+  }
   // See MappedFile::release; batches keep the madvise calls rare.
   static constexpr int64_t kRecordsPerRelease = 256;
   static constexpr int64_t kPrefetchRecords = 4;
@@ -175,12 +182,26 @@ struct Recording::Impl {
   }
   bool take_from_edflib();
   void finish();
-  // One pass over the data records: decode_record(i, bytes, samples_per_record, destination) for
-  // signals[i] in every record, into *out[i] (resized).
-  template <class T, class DecodeRecord>
-  void decode(std::span<const int> signals, DecodeRecord decode_record, std::span<std::vector<T>* const> out) const;
+  // Samples [first, first + count) of one ordinary signal, decoded to dst.
   template <class T>
-  void physical(std::span<const int> signals, std::span<std::vector<T>* const> out) const;
+  struct Slice {
+    int signal;
+    int64_t first;
+    size_t count;
+    T* dst;
+  };
+  // Whole signals into *out[i] (resized); every index is checked before anything is decoded.
+  template <class T>
+  std::vector<Slice<T>> whole(std::span<const int> signals, std::span<std::vector<T>* const> out) const;
+  // One slice of a signal; throws when the range is outside the signal.
+  template <class T>
+  Slice<T> part(int signal, int64_t first, std::span<T> out) const;
+  // One pass over the data records holding the slices: decode_record(i, bytes, n, destination) for
+  // slices[i]'s part of each record.
+  template <class T, class DecodeRecord>
+  void decode(std::span<const Slice<T>> slices, DecodeRecord decode_record) const;
+  template <class T>
+  void physical(std::span<const Slice<T>> slices) const;
 };
 
 namespace {
@@ -684,35 +705,68 @@ void Recording::Impl::finish() {
   }
 }
 
-// Walks the signal's slice of every data record; `convert` turns one digital value into T.
+template <class T>
+std::vector<Recording::Impl::Slice<T>> Recording::Impl::whole(std::span<const int> signals,
+                                                             std::span<std::vector<T>* const> out) const {
+  for (const int signal : signals) signal_raw(signal);
+  std::vector<Slice<T>> slices;
+  for (size_t i = 0; i < signals.size(); ++i) {
+    const size_t n = static_cast<size_t>(signal_raw(signals[i]).info.n_samples);
+    detail::resize_night_buffer(*out[i], n);
+    slices.push_back({signals[i], 0, n, out[i]->data()});
+  }
+  return slices;
+}
+
+template <class T>
+Recording::Impl::Slice<T> Recording::Impl::part(int signal, int64_t first, std::span<T> out) const {
+  const int64_t n = signal_raw(signal).info.n_samples;
+  if (first < 0 || first > n || static_cast<int64_t>(out.size()) > n - first)
+    throw Error(path.string(), "signal " + std::to_string(signal),
+                "samples [" + std::to_string(first) + ", " + std::to_string(first + static_cast<int64_t>(out.size())) +
+                    ") are outside the signal's " + std::to_string(n));
+  return {signal, first, out.size(), out.data()};
+}
+
 template <class T, class DecodeRecord>
-void Recording::Impl::decode(std::span<const int> signals, DecodeRecord decode_record, std::span<std::vector<T>* const> out) const {
+void Recording::Impl::decode(std::span<const Slice<T>> slices, DecodeRecord decode_record) const {
   struct Job {
-    size_t offset, samples, bytes;
+    size_t offset, samples_per_record, bytes;
+    int64_t first, end;
     T* dst;
   };
   std::vector<Job> jobs;
-  for (size_t i = 0; i < signals.size(); ++i) {
-    const RawSignal& s = signal_raw(signals[i]);
+  int64_t r_begin = n_records, r_end = 0;
+  for (const Slice<T>& slice : slices) {
+    const RawSignal& s = signal_raw(slice.signal);
     const size_t spr = static_cast<size_t>(s.info.samples_per_record);
-    detail::resize_night_buffer(*out[i], spr * static_cast<size_t>(n_records));
-    jobs.push_back({static_cast<size_t>(s.offset_in_record), spr, spr * static_cast<size_t>(bytes_per_sample), out[i]->data()});
+    const int64_t end = slice.first + static_cast<int64_t>(slice.count);
+    jobs.push_back({static_cast<size_t>(s.offset_in_record), spr, spr * static_cast<size_t>(bytes_per_sample), slice.first, end,
+                    slice.dst});
+    if (slice.count == 0) continue;
+    r_begin = std::min(r_begin, slice.first / static_cast<int64_t>(spr));
+    r_end = std::max(r_end, (end + static_cast<int64_t>(spr) - 1) / static_cast<int64_t>(spr));
   }
-  if (jobs.empty()) return;
-  const uint8_t* record = file.data() + header_bytes;
-  for (int64_t r = 0; r < n_records; ++r, record += record_bytes) {
-    if (r % kRecordsPerRelease == 0 && r > 0) release_records(r - kRecordsPerRelease, r);
+  if (r_begin >= r_end) return;
+  const uint8_t* record = file.data() + header_bytes + r_begin * record_bytes;
+  for (int64_t r = r_begin; r < r_end; ++r, record += record_bytes) {
+    if ((r - r_begin) % kRecordsPerRelease == 0 && r > r_begin) release_records(r - kRecordsPerRelease, r);
     // A signal's bytes are a short run in each record: the hardware prefetcher cannot see the stride,
     // so fetch a few records ahead.
-    if (r + kPrefetchRecords < n_records)
+    if (r + kPrefetchRecords < r_end)
       for (const Job& job : jobs)
         for (size_t b = 0; b < job.bytes; b += 64) __builtin_prefetch(record + kPrefetchRecords * record_bytes + job.offset + b);
     for (size_t i = 0; i < jobs.size(); ++i) {
-      decode_record(i, record + jobs[i].offset, jobs[i].samples, jobs[i].dst);
-      jobs[i].dst += jobs[i].samples;
+      Job& job = jobs[i];
+      const int64_t base = r * static_cast<int64_t>(job.samples_per_record);
+      const int64_t lo = std::max(job.first, base), hi = std::min(job.end, base + static_cast<int64_t>(job.samples_per_record));
+      if (lo >= hi) continue;
+      decode_record(i, record + job.offset + static_cast<size_t>(lo - base) * static_cast<size_t>(bytes_per_sample),
+                    static_cast<size_t>(hi - lo), job.dst);
+      job.dst += hi - lo;
     }
   }
-  release_records(0, n_records);
+  release_records(r_begin, r_end);
 }
 
 Recording::Recording(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -727,7 +781,6 @@ Recording Recording::open(const fs::path& path, ReaderChoice reader) {
   impl->file = MappedFile(path);
   impl->parse_header();
   impl->by_edflib = reader == ReaderChoice::Auto && impl->take_from_edflib();
-  impl->parse_annotations();
   impl->finish();
   return Recording(std::move(impl));
 }
@@ -736,12 +789,13 @@ const fs::path& Recording::path() const { return impl_->path; }
 FileType Recording::file_type() const { return impl_->type; }
 const std::string& Recording::patient() const { return impl_->patient; }
 const std::string& Recording::recording_id() const { return impl_->recording_id; }
-const DateTime& Recording::start() const { return impl_->start; }
+const DateTime& Recording::start() const { return impl_->with_annotations().start; }
 int64_t Recording::n_records() const { return impl_->n_records; }
 double Recording::record_duration_s() const { return impl_->record_duration_s; }
 double Recording::duration_s() const {
-  if (impl_->record_onsets_s.empty()) return 0;
-  return impl_->record_onsets_s.back() + impl_->record_duration_s;
+  const std::vector<double>& onsets = record_onsets_s();
+  if (onsets.empty()) return 0;
+  return onsets.back() + impl_->record_duration_s;
 }
 const std::vector<SignalInfo>& Recording::signals() const { return impl_->signals; }
 
@@ -770,25 +824,25 @@ int Recording::require_signal(std::string_view label) const {
 // Physical values in `unit`: EDFlib's formula, term by term, so values match edfread_physical_samples
 // bit for bit; like EDFlib, digital values outside [digital_min, digital_max] are clipped first.
 template <class T>
-void Recording::Impl::physical(std::span<const int> signals, std::span<std::vector<T>* const> out) const {
+void Recording::Impl::physical(std::span<const Slice<T>> slices) const {
   std::vector<PhysicalScale> scales;
-  for (const int signal : signals) {
-    const SignalInfo& info = signal_raw(signal).info;
+  for (const Slice<T>& slice : slices) {
+    const SignalInfo& info = signal_raw(slice.signal).info;
     const double bitvalue = (info.physical_max - info.physical_min) / static_cast<double>(info.digital_max - info.digital_min);
     scales.push_back({bitvalue, info.physical_max / bitvalue - info.digital_max, normalise_unit(info.file_unit).scale,
                       info.digital_min, info.digital_max});
   }
   const int width = bytes_per_sample;
-  decode<T>(signals, [&scales, width](size_t i, const uint8_t* p, size_t n, T* dst) {
+  decode<T>(slices, [&scales, width](size_t i, const uint8_t* p, size_t n, T* dst) {
     const PhysicalScale& k = scales[i];
     if (width == 2 && std::endian::native == std::endian::little) return physical_int16(p, n, k, dst);
     convert_samples(p, n, width, dst, [&k](int32_t d) { return k.physical<T>(d); });
-  }, out);
+  });
 }
 
 void Recording::read(int signal, std::vector<float>& out) const {
   std::vector<float>* const outs[] = {&out};
-  impl_->physical<float>(std::span<const int>(&signal, 1), outs);
+  impl_->physical<float>(impl_->whole<float>(std::span<const int>(&signal, 1), outs));
 }
 std::vector<float> Recording::read(int signal) const {
   std::vector<float> out;
@@ -799,7 +853,7 @@ void Recording::read(std::span<const int> signals, std::vector<std::vector<float
   out.resize(signals.size());
   std::vector<std::vector<float>*> outs;
   for (auto& v : out) outs.push_back(&v);
-  impl_->physical<float>(signals, outs);
+  impl_->physical<float>(impl_->whole<float>(signals, outs));
 }
 std::vector<std::vector<float>> Recording::read(std::span<const int> signals) const {
   std::vector<std::vector<float>> out;
@@ -809,26 +863,35 @@ std::vector<std::vector<float>> Recording::read(std::span<const int> signals) co
 std::vector<double> Recording::read_double(int signal) const {
   std::vector<double> out;
   std::vector<double>* const outs[] = {&out};
-  impl_->physical<double>(std::span<const int>(&signal, 1), outs);
+  impl_->physical<double>(impl_->whole<double>(std::span<const int>(&signal, 1), outs));
   return out;
+}
+void Recording::read(int signal, int64_t first_sample, std::span<float> out) const {
+  const Impl::Slice<float> slice = impl_->part(signal, first_sample, out);
+  impl_->physical<float>(std::span<const Impl::Slice<float>>(&slice, 1));
+}
+void Recording::read_double(int signal, int64_t first_sample, std::span<double> out) const {
+  const Impl::Slice<double> slice = impl_->part(signal, first_sample, out);
+  impl_->physical<double>(std::span<const Impl::Slice<double>>(&slice, 1));
 }
 
 std::vector<int32_t> Recording::read_digital(int signal) const {
   std::vector<int32_t> out;
   std::vector<int32_t>* const outs[] = {&out};
   const int width = impl_->bytes_per_sample;
-  impl_->decode<int32_t>(std::span<const int>(&signal, 1), [width](size_t, const uint8_t* p, size_t n, int32_t* dst) {
-    convert_samples(p, n, width, dst, [](int32_t d) { return d; });
-  }, outs);
+  impl_->decode<int32_t>(impl_->whole<int32_t>(std::span<const int>(&signal, 1), outs),
+                         [width](size_t, const uint8_t* p, size_t n, int32_t* dst) {
+                           convert_samples(p, n, width, dst, [](int32_t d) { return d; });
+                         });
   return out;
 }
 
-const std::vector<Annotation>& Recording::annotations() const { return impl_->annotations; }
-const std::vector<double>& Recording::record_onsets_s() const { return impl_->record_onsets_s; }
+const std::vector<Annotation>& Recording::annotations() const { return impl_->with_annotations().annotations; }
+const std::vector<double>& Recording::record_onsets_s() const { return impl_->with_annotations().record_onsets_s; }
 
 std::vector<Gap> Recording::gaps() const {
   std::vector<Gap> out;
-  const std::vector<double>& onsets = impl_->record_onsets_s;
+  const std::vector<double>& onsets = record_onsets_s();
   for (size_t r = 1; r < onsets.size(); ++r) {
     const double expected = onsets[r - 1] + impl_->record_duration_s;
     if (onsets[r] > expected + 1e-6) out.push_back({expected, onsets[r] - expected});
@@ -836,7 +899,7 @@ std::vector<Gap> Recording::gaps() const {
   return out;
 }
 
-const std::vector<std::string>& Recording::warnings() const { return impl_->warnings; }
+const std::vector<std::string>& Recording::warnings() const { return impl_->with_annotations().warnings; }
 bool Recording::opened_by_edflib() const { return impl_->by_edflib; }
 
 }  // namespace psgkit

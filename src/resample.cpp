@@ -61,19 +61,14 @@ using detail::v4d;
 using detail::v8d;
 using detail::v8f;
 
-// Odd reflection about the end samples (2·x[0] − x[−i]), reflected index clamped into the signal.
+// Sample i of a signal of n samples extended by odd reflection about its end samples (2·x[0] − x[−i]),
+// reflected index clamped into the signal; `window` holds samples [window_first, window_first + size).
 template <class T>
-T extended(std::span<const T> x, int64_t i) {
-  const int64_t n = static_cast<int64_t>(x.size());
-  if (i < 0) {
-    const int64_t j = std::min<int64_t>(-i, n - 1);
-    return 2 * x[0] - x[static_cast<size_t>(j)];
-  }
-  if (i >= n) {
-    const int64_t j = std::max<int64_t>(2 * (n - 1) - i, 0);
-    return 2 * x[static_cast<size_t>(n - 1)] - x[static_cast<size_t>(j)];
-  }
-  return x[static_cast<size_t>(i)];
+T extended(std::span<const T> window, int64_t window_first, int64_t n, int64_t i) {
+  auto at = [&](int64_t j) { return window[static_cast<size_t>(j - window_first)]; };
+  if (i < 0) return 2 * at(0) - at(std::min<int64_t>(-i, n - 1));
+  if (i >= n) return 2 * at(n - 1) - at(std::max<int64_t>(2 * (n - 1) - i, 0));
+  return at(i);
 }
 
 // R dot products of n taps (n a multiple of W: the bank is padded) with R inputs; kSharedTaps: one tap
@@ -108,16 +103,29 @@ template <class V, class T, int W, int R, bool kSharedTaps>
   for (int r = 0; r < R; ++r) *out[r] = detail::sum_lanes(acc[r][0] + acc[r][1]);
 }
 
+// The samples a block of outputs reads: `window` holds input samples [window_first, ...) of a signal of
+// n samples, y receives outputs [first_output, first_output + y.size()).
+template <class T>
+struct Block {
+  std::span<const T> window;
+  int64_t window_first, n;
+  int64_t first_output;
+  std::span<T> y;
+};
+
 template <class V, class T, int W>
 [[gnu::always_inline]] inline void polyphase(const T* bank, size_t taps_per_phase, size_t half_len, int64_t up,
-                                             int64_t down, std::span<const T> x, std::span<T> y) {
-  const int64_t n = static_cast<int64_t>(x.size());
+                                             int64_t down, const Block<T>& b) {
+  const int64_t n = b.n;
   const int64_t k = static_cast<int64_t>(taps_per_phase);
+  const std::span<T> y = b.y;
+  auto input = [&b](int64_t i) { return b.window.data() + (i - b.window_first); };
   std::vector<T> edge(taps_per_phase);
   // Output m sits at t = m·down + half_len on the upsampled grid: phase t % up, newest input t / up.
   // Both advance incrementally (no division per sample).
   const int64_t step_last = down / up, step_phase = down % up;
-  int64_t phase = static_cast<int64_t>(half_len) % up, last = static_cast<int64_t>(half_len) / up;
+  const int64_t t0 = b.first_output * down + static_cast<int64_t>(half_len);
+  int64_t phase = t0 % up, last = t0 / up;
   auto advance = [&] {
     phase += step_phase;
     last += step_last;
@@ -130,9 +138,9 @@ template <class V, class T, int W>
     const int64_t first = last - k + 1;
     const T* taps = bank + static_cast<size_t>(phase) * taps_per_phase;
     if (first < 0 || last >= n)
-      for (int64_t r = 0; r < k; ++r) edge[static_cast<size_t>(r)] = extended(x, first + r);
-    const T* input = first >= 0 && last < n ? x.data() + first : edge.data();
-    dot_group<V, T, W, 1, true>({taps}, {input}, taps_per_phase, {&y[m]});
+      for (int64_t r = 0; r < k; ++r) edge[static_cast<size_t>(r)] = extended(b.window, b.window_first, n, first + r);
+    const T* in = first >= 0 && last < n ? input(first) : edge.data();
+    dot_group<V, T, W, 1, true>({taps}, {in}, taps_per_phase, {&y[m]});
   };
   size_t m = 0;
   // Leading edge one by one, then the interior in blocks of kShare·up outputs (outputs j, j + up, ...
@@ -145,7 +153,7 @@ template <class V, class T, int W>
   while (m + block <= y.size() && last + kShare * down < n) {
     for (size_t j = 0; j < static_cast<size_t>(up); ++j, advance()) {
       const T* taps = bank + static_cast<size_t>(phase) * taps_per_phase;
-      const T* first = x.data() + (last - k + 1);
+      const T* first = input(last - k + 1);
       dot_group<V, T, W, kShare, true>({taps, taps, taps, taps}, {first, first + down, first + 2 * down, first + 3 * down},
                                        taps_per_phase, {&y[m + j], &y[m + j + up], &y[m + j + 2 * up], &y[m + j + 3 * up]});
     }
@@ -162,7 +170,7 @@ template <class V, class T, int W>
     }
     const T* taps0 = bank + static_cast<size_t>(phase0) * taps_per_phase;
     const T* taps1 = bank + static_cast<size_t>(phase) * taps_per_phase;
-    dot_group<V, T, W, 2, false>({taps0, taps1}, {x.data() + (last0 - k + 1), x.data() + (last - k + 1)}, taps_per_phase,
+    dot_group<V, T, W, 2, false>({taps0, taps1}, {input(last0 - k + 1), input(last - k + 1)}, taps_per_phase,
                                  {&y[m], &y[m + 1]});
     advance();
   }
@@ -172,32 +180,29 @@ template <class V, class T, int W>
 // Instruction set chosen once per call: AVX-512, AVX2/FMA or the SSE2 baseline.
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"))) void run_avx512(const double* bank, size_t taps_per_phase,
                                                                   size_t half_len, int64_t up, int64_t down,
-                                                                  std::span<const double> x, std::span<double> y) {
-  polyphase<v8d, double, 8>(bank, taps_per_phase, half_len, up, down, x, y);
+                                                                  const Block<double>& b) {
+  polyphase<v8d, double, 8>(bank, taps_per_phase, half_len, up, down, b);
 }
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"))) void run_avx512(const float* bank, size_t taps_per_phase,
                                                                   size_t half_len, int64_t up, int64_t down,
-                                                                  std::span<const float> x, std::span<float> y) {
-  polyphase<v16f, float, 16>(bank, taps_per_phase, half_len, up, down, x, y);
+                                                                  const Block<float>& b) {
+  polyphase<v16f, float, 16>(bank, taps_per_phase, half_len, up, down, b);
 }
 __attribute__((target("avx2,fma"))) void run_avx2(const double* bank, size_t taps_per_phase, size_t half_len,
-                                                        int64_t up, int64_t down, std::span<const double> x,
-                                                        std::span<double> y) {
-  polyphase<v4d, double, 4>(bank, taps_per_phase, half_len, up, down, x, y);
+                                                        int64_t up, int64_t down, const Block<double>& b) {
+  polyphase<v4d, double, 4>(bank, taps_per_phase, half_len, up, down, b);
 }
 __attribute__((target("avx2,fma"))) void run_avx2(const float* bank, size_t taps_per_phase, size_t half_len,
-                                                        int64_t up, int64_t down, std::span<const float> x,
-                                                        std::span<float> y) {
-  polyphase<v8f, float, 8>(bank, taps_per_phase, half_len, up, down, x, y);
+                                                        int64_t up, int64_t down, const Block<float>& b) {
+  polyphase<v8f, float, 8>(bank, taps_per_phase, half_len, up, down, b);
 }
 template <class T>
-void run_polyphase(const T* bank, size_t taps_per_phase, size_t half_len, int64_t up, int64_t down,
-                   std::span<const T> x, std::span<T> y) {
+void run_polyphase(const T* bank, size_t taps_per_phase, size_t half_len, int64_t up, int64_t down, const Block<T>& b) {
   const int level = detail::cpu_level();
-  if (level == 2) return run_avx512(bank, taps_per_phase, half_len, up, down, x, y);
-  if (level == 1) return run_avx2(bank, taps_per_phase, half_len, up, down, x, y);
-  if constexpr (std::is_same_v<T, float>) polyphase<v8f, float, 8>(bank, taps_per_phase, half_len, up, down, x, y);
-  else polyphase<v4d, double, 4>(bank, taps_per_phase, half_len, up, down, x, y);
+  if (level == 2) return run_avx512(bank, taps_per_phase, half_len, up, down, b);
+  if (level == 1) return run_avx2(bank, taps_per_phase, half_len, up, down, b);
+  if constexpr (std::is_same_v<T, float>) polyphase<v8f, float, 8>(bank, taps_per_phase, half_len, up, down, b);
+  else polyphase<v4d, double, 4>(bank, taps_per_phase, half_len, up, down, b);
 }
 
 }  // namespace
@@ -282,18 +287,51 @@ size_t Resampler::output_length(size_t n_in) const {
   return static_cast<size_t>((n * up + down - 1) / down);
 }
 
+std::pair<size_t, size_t> Resampler::input_range(size_t n_in, size_t first_output, size_t n_outputs) const {
+  if (n_in == 0 || n_outputs == 0) return {0, 0};
+  if (up_ == down_) return {std::min(first_output, n_in), std::min(first_output + n_outputs, n_in)};
+  const int64_t n = static_cast<int64_t>(n_in), k = static_cast<int64_t>(taps_per_phase_);
+  const auto newest = [this](size_t m) { return (static_cast<int64_t>(m) * down_ + static_cast<int64_t>(half_len_)) / up_; };
+  const int64_t lo = newest(first_output) - k + 1, hi = newest(first_output + n_outputs - 1);
+  // Inclusive bounds; the edge reflection reads x[0..-lo] and x[2(n-1)-hi..n-1].
+  int64_t begin = std::max<int64_t>(lo, 0), end = std::min(hi, n - 1);
+  if (lo < 0) end = std::max(end, std::min(-lo, n - 1));
+  if (hi >= n) {
+    begin = std::min(begin, std::max<int64_t>(2 * (n - 1) - hi, 0));
+    end = n - 1;
+  }
+  return {static_cast<size_t>(begin), static_cast<size_t>(std::max(begin, end + 1))};
+}
+
 namespace {
-// The span and vector forms of Resampler::process, for float and double alike.
+// Every form of Resampler::process, for float and double alike.
 template <class T>
-void resample_into(std::span<const T> x, std::span<T> y, size_t expected, const T* bank, size_t taps_per_phase,
-                   size_t half_len, int64_t up, int64_t down) {
-  if (y.size() != expected) throw Error("", "y", "output span must hold " + std::to_string(expected) + " samples");
-  require_finite(x, "x");
-  if (up == down) {
-    std::copy(x.begin(), x.end(), y.begin());
+void resample_block(const Resampler& resampler, std::span<const T> window, size_t window_first, size_t n_in,
+                    size_t first_output, std::span<T> y, const T* bank, size_t taps_per_phase, size_t half_len) {
+  const size_t n_out = resampler.output_length(n_in);
+  if (first_output > n_out || y.size() > n_out - first_output)
+    throw Error("", "y", "outputs [" + std::to_string(first_output) + ", " + std::to_string(first_output + y.size()) +
+                             ") are outside the " + std::to_string(n_out) + " of a " + std::to_string(n_in) + "-sample input");
+  const auto [begin, end] = resampler.input_range(n_in, first_output, y.size());
+  if (window_first > begin || window_first + window.size() < end || window_first + window.size() > n_in)
+    throw Error("", "window", "input samples [" + std::to_string(window_first) + ", " +
+                                  std::to_string(window_first + window.size()) + ") must cover [" + std::to_string(begin) +
+                                  ", " + std::to_string(end) + ") within the " + std::to_string(n_in) + "-sample input");
+  require_finite(window, "x");
+  if (y.empty()) return;
+  if (resampler.up() == resampler.down()) {
+    std::copy_n(window.begin() + static_cast<std::ptrdiff_t>(first_output - window_first), y.size(), y.begin());
     return;
   }
-  run_polyphase(bank, taps_per_phase, half_len, up, down, x, y);
+  run_polyphase(bank, taps_per_phase, half_len, resampler.up(), resampler.down(),
+                Block<T>{window, static_cast<int64_t>(window_first), static_cast<int64_t>(n_in),
+                         static_cast<int64_t>(first_output), y});
+}
+template <class T>
+void resample_whole(const Resampler& resampler, std::span<const T> x, std::span<T> y) {
+  const size_t expected = resampler.output_length(x.size());
+  if (y.size() != expected) throw Error("", "y", "output span must hold " + std::to_string(expected) + " samples");
+  resampler.process_block(x, 0, x.size(), 0, y);
 }
 template <class T>
 std::vector<T> resampled(const Resampler& resampler, std::span<const T> x) {
@@ -304,12 +342,16 @@ std::vector<T> resampled(const Resampler& resampler, std::span<const T> x) {
 }
 }  // namespace
 
-void Resampler::process(std::span<const double> x, std::span<double> y) const {
-  resample_into(x, y, output_length(x.size()), bank_.data(), taps_per_phase_, half_len_, up_, down_);
+void Resampler::process_block(std::span<const double> window, size_t window_first, size_t n_in, size_t first_output,
+                              std::span<double> y) const {
+  resample_block(*this, window, window_first, n_in, first_output, y, bank_.data(), taps_per_phase_, half_len_);
 }
-void Resampler::process(std::span<const float> x, std::span<float> y) const {
-  resample_into(x, y, output_length(x.size()), bank_float_.data(), taps_per_phase_, half_len_, up_, down_);
+void Resampler::process_block(std::span<const float> window, size_t window_first, size_t n_in, size_t first_output,
+                              std::span<float> y) const {
+  resample_block(*this, window, window_first, n_in, first_output, y, bank_float_.data(), taps_per_phase_, half_len_);
 }
+void Resampler::process(std::span<const double> x, std::span<double> y) const { resample_whole(*this, x, y); }
+void Resampler::process(std::span<const float> x, std::span<float> y) const { resample_whole(*this, x, y); }
 std::vector<double> Resampler::process(std::span<const double> x) const { return resampled(*this, x); }
 std::vector<float> Resampler::process(std::span<const float> x) const { return resampled(*this, x); }
 

@@ -126,6 +126,47 @@ TEST_CASE("upsampling 100 -> 256 Hz and float input") {
   CHECK(max_diff < 1e-3);
 }
 
+TEST_CASE("block-wise resampling from input_range windows gives process()'s outputs bit for bit") {
+  for (const auto& [fs_in, fs_out] : {std::pair{256.0, 100.0}, std::pair{999.412, 100.0}, std::pair{100.0, 256.0},
+                                      std::pair{100.0, 100.0}}) {
+    CAPTURE(fs_in);
+    const psgkit::Resampler resampler(fs_in, fs_out);
+    std::vector<double> x = sine(static_cast<size_t>(fs_in * 40) + 3, 3.1, fs_in, 40.0, 0.2);
+    for (size_t i = 0; i < x.size(); ++i) x[i] += 0.01 * static_cast<double>((i * 7919) % 1000);  // not smooth
+    const std::vector<float> xf(x.begin(), x.end());
+    const std::vector<double> whole = resampler.process(x);
+    const std::vector<float> whole_f = resampler.process(std::span<const float>(xf));
+    const size_t n_out = whole.size();
+    // Block sizes that start and end at the edges, inside, across the edge regions; one output.
+    for (size_t block : {size_t{1}, size_t{7}, size_t{300}, size_t{1001}, n_out}) {
+      CAPTURE(block);
+      std::vector<double> y;
+      std::vector<float> yf;
+      for (size_t first = 0; first < n_out; first += block) {
+        const size_t count = std::min(block, n_out - first);
+        const auto [begin, end] = resampler.input_range(x.size(), first, count);
+        REQUIRE(begin < end);
+        REQUIRE(end <= x.size());
+        std::vector<double> part(count);
+        resampler.process_block(std::span<const double>(x).subspan(begin, end - begin), begin, x.size(), first, part);
+        y.insert(y.end(), part.begin(), part.end());
+        std::vector<float> part_f(count);
+        resampler.process_block(std::span<const float>(xf).subspan(begin, end - begin), begin, x.size(), first, part_f);
+        yf.insert(yf.end(), part_f.begin(), part_f.end());
+        if (begin > 0) {  // one sample short of the range is refused
+          CHECK_THROWS_AS(resampler.process_block(std::span<const double>(x).subspan(begin + 1, end - begin - 1), begin + 1,
+                                                  x.size(), first, part),
+                          psgkit::Error);
+        }
+      }
+      CHECK(y == whole);
+      CHECK(yf == whole_f);
+    }
+    std::vector<double> past_end(2);
+    CHECK_THROWS_AS(resampler.process_block(x, 0, x.size(), n_out - 1, past_end), psgkit::Error);
+  }
+}
+
 TEST_CASE("resampling keeps a constant and a ramp up to the edges, and refuses NaN") {
   const std::vector<double> flat(1000, 42.0);
   for (double v : psgkit::resample(flat, 256, 100)) CHECK(v == doctest::Approx(42.0).epsilon(1e-9));
@@ -236,6 +277,12 @@ TEST_CASE("re-referencing and epoching") {
   const auto none = psgkit::make_epochs(std::span<const double>(x).first(2999), 100);
   CHECK(none.size() == 0);
   CHECK(none.dropped_samples == 2999);
+  const psgkit::EpochGrid grid = psgkit::epoch_grid(x.size(), 100, 30, 10.0);  // the same grid without the samples
+  CHECK(grid.size() == 2);
+  CHECK(grid.first_sample == 1000);
+  CHECK(grid.dropped_samples == 2500);
+  CHECK(psgkit::epoch_grid(0, 100).size() == 0);
+  CHECK_THROWS_AS(psgkit::epoch_grid(x.size(), 999.412), psgkit::Error);
   CHECK_THROWS_AS(psgkit::make_epochs(x, 999.412), psgkit::Error);  // not a whole number of samples
   CHECK_THROWS_AS(psgkit::make_epochs(x, 100, 30, -1), psgkit::Error);
 }

@@ -11,6 +11,7 @@
 
 #include "psgkit/error.hpp"
 #include "psgkit/feature_table.hpp"
+#include "psgkit/preprocess.hpp"
 #include "psgkit/recipes.hpp"
 #include "psgkit/recording.hpp"
 #include "support.hpp"
@@ -77,6 +78,57 @@ TEST_CASE("the 100-Hz entry point gives the same rows, honours prefixes and expl
   options.onsets_s = {290.0};
   CHECK_THROWS_AS(compute_recipe_100hz(channels, Recipe::SleepEdfTimedomain, options), Error);
   CHECK_THROWS_AS(compute_recipe_100hz(channels, Recipe::Default, {}), Error);
+}
+
+TEST_CASE("recipes on a recording walked in blocks equal the 100-Hz entry point on whole resampled signals") {
+  psgkit_test::TempDir dir("recipes-blocks");
+  const std::filesystem::path path = dir / "rates.edf";
+  const double duration_s = 20 * 60 + 17;  // 40 epochs and a partial one: several blocks of epochs
+  std::mt19937 rng(11);
+  std::normal_distribution<double> noise(0.0, 15.0);
+  auto eeg = [&](const char* label, double fs_hz) {
+    SignalToWrite s;
+    s.label = label;
+    s.fs_hz = fs_hz;
+    s.samples.resize(static_cast<size_t>(duration_s * fs_hz));
+    for (size_t i = 0; i < s.samples.size(); ++i)
+      s.samples[i] = static_cast<float>(40 * std::sin(0.0031 * static_cast<double>(i)) + noise(rng));
+    return s;
+  };
+  write_edf(path, {eeg("EEG Fpz-Cz", 256), eeg("EEG Pz-Oz", 100), eeg("EOG horizontal", 200)}, {}, {});
+  const Recording recording = Recording::open(path);
+  std::vector<std::vector<double>> at_100hz;
+  for (int i = 0; i < 3; ++i) {
+    const SignalInfo& info = recording.signals()[static_cast<size_t>(i)];
+    if (info.fs_hz == 100) {
+      at_100hz.push_back(recording.read_double(i));
+    } else {
+      const std::vector<float> resampled = Resampler(info.fs_hz, 100).process(std::span<const float>(recording.read(i)));
+      at_100hz.emplace_back(resampled.begin(), resampled.end());
+    }
+  }
+  const std::vector<RecipeChannel> channels = {{"fpz_cz", at_100hz[0]}, {"pz_oz", at_100hz[1]}, {"eog", at_100hz[2]}};
+  for (const Recipe recipe : {Recipe::SleepEdfTimedomain, Recipe::SleepEdfBandpower}) {
+    RecipeOptions every_epoch, shifted, scattered;
+    shifted.offset_s = 17.5;
+    scattered.onsets_s = {600, 30, 90, 1170, 31.5, 600};  // any order, overlapping, repeated
+    for (const RecipeOptions* options : {&every_epoch, &shifted, &scattered}) {
+      CAPTURE(to_string(recipe));
+      CAPTURE(options->offset_s);
+      std::vector<std::string> notes_blocks, notes_whole;
+      const FeatureTable blocks =
+          compute_recipe(recording, {"EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal"}, recipe, *options, &notes_blocks);
+      const FeatureTable whole = compute_recipe_100hz(channels, recipe, *options, &notes_whole);
+      CHECK(blocks.rows() == (options->onsets_s.empty() ? (options->offset_s > 0 ? 39u : 40u) : 6u));
+      CHECK(blocks.columns == whole.columns);
+      CHECK(blocks.onset_s == whole.onset_s);
+      CHECK(blocks.values == whole.values);
+      // The partial-epoch note last, after the resampling notes.
+      REQUIRE(notes_whole.size() == (options->onsets_s.empty() ? 1u : 0u));
+      if (!notes_whole.empty()) CHECK(notes_blocks.back() == notes_whole.back());
+      CHECK(notes_blocks.size() == notes_whole.size() + 2);
+    }
+  }
 }
 
 TEST_CASE("histogram entropy follows numpy's edge rule: values on inner edges go to the upper bin") {

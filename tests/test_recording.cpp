@@ -160,6 +160,43 @@ TEST_CASE("reading several signals in one pass gives each signal's own read, in 
   CHECK(error.find(path.string()) != std::string::npos);
 }
 
+TEST_CASE("reading a range of samples gives that slice of the whole read, across record boundaries") {
+  psgkit_test::TempDir dir("recording-range");
+  const fs::path path = dir / "range.edf";
+  psgkit::write_edf(path, {signal("EEG C3-M2", "uV", 100, sine(100, 20, 10, 50)),
+                           signal("Pleth", "mV", 7, sine(7, 20, 1, 3)),
+                           signal("EEG O2-M1", "uV", 256, sine(256, 20, 12, 80, 1.0))},
+                    {}, {});
+  const Recording rec = Recording::open(path);
+  for (int signal_index = 0; signal_index < 3; ++signal_index) {
+    const std::vector<float> all = rec.read(signal_index);
+    const std::vector<double> all_double = rec.read_double(signal_index);
+    const int64_t n = static_cast<int64_t>(all.size());
+    const int64_t spr = rec.signals()[static_cast<size_t>(signal_index)].samples_per_record;
+    // Inside one record, across one and several boundaries, whole records, the very end, empty.
+    const std::pair<int64_t, int64_t> ranges[] = {{1, 2}, {spr - 1, 2}, {spr - 3, 2 * spr + 5}, {spr, 3 * spr},
+                                                  {n - spr - 1, spr + 1}, {0, n}, {n, 0}, {5, 0}};
+    for (const auto& [first, count] : ranges) {
+      CAPTURE(signal_index);
+      CAPTURE(first);
+      CAPTURE(count);
+      std::vector<float> part(static_cast<size_t>(count), -1.0f);
+      rec.read(signal_index, first, part);
+      CHECK(part == std::vector<float>(all.begin() + first, all.begin() + first + count));
+      std::vector<double> part_double(static_cast<size_t>(count), -1.0);
+      rec.read_double(signal_index, first, part_double);
+      CHECK(part_double == std::vector<double>(all_double.begin() + first, all_double.begin() + first + count));
+    }
+    std::vector<float> beyond(2);
+    const std::string error = error_of([&] { rec.read(signal_index, n - 1, beyond); });
+    CHECK(error.find(path.string()) != std::string::npos);
+    CHECK(error.find("outside") != std::string::npos);
+    CHECK_THROWS_AS(rec.read(signal_index, -1, std::span<float>(beyond).first(1)), psgkit::Error);
+  }
+  std::vector<float> one(1);
+  CHECK_THROWS_AS(rec.read(3, 0, one), psgkit::Error);
+}
+
 TEST_CASE("unit normalisation: V and mV signals are returned in µV, other units untouched") {
   psgkit_test::TempDir dir("units");
   const fs::path path = dir / "units.edf";

@@ -82,6 +82,18 @@ class Resampler {
   void process(std::span<const double> x, std::span<double> y) const;
   void process(std::span<const float> x, std::span<float> y) const;
 
+  // Block-wise resampling of a long signal of n_in samples without holding it whole. input_range gives
+  // the input samples [first, second) that outputs [first_output, first_output + n_outputs) of process()
+  // read (filter support and edge reflection). process_block computes those outputs, bit for bit the
+  // same as process(), from `window` = input samples [window_first, window_first + window.size()), which
+  // must cover input_range(n_in, first_output, y.size()). Throws psgkit::Error for outputs beyond
+  // output_length(n_in), a window that does not cover them, or NaN/inf in the window.
+  std::pair<size_t, size_t> input_range(size_t n_in, size_t first_output, size_t n_outputs) const;
+  void process_block(std::span<const double> window, size_t window_first, size_t n_in, size_t first_output,
+                     std::span<double> y) const;
+  void process_block(std::span<const float> window, size_t window_first, size_t n_in, size_t first_output,
+                     std::span<float> y) const;
+
  private:
   double fs_in_hz_, passband_hz_ = 0, stopband_hz_ = 0;
   int64_t up_ = 1, down_ = 1;
@@ -145,12 +157,10 @@ std::vector<double> rereference(std::span<const double> a, double a_fs_hz, std::
 std::vector<float> rereference(std::span<const float> a, double a_fs_hz, std::span<const float> b,
                                double b_fs_hz);
 
-// Fixed-length epochs as views into the signal (no copy). Epoch i covers samples
+// Where fixed-length epochs lie in a signal of n samples. Epoch i covers samples
 // [first_sample + i·samples_per_epoch, + samples_per_epoch). The trailing partial epoch is dropped and
 // reported in dropped_samples (samples before first_sample are simply not covered).
-template <class T>
-struct Epochs {
-  std::span<const T> signal;
+struct EpochGrid {
   double fs_hz = 0;
   size_t first_sample = 0;
   size_t samples_per_epoch = 0;
@@ -158,10 +168,19 @@ struct Epochs {
   size_t dropped_samples = 0;  // samples after the last whole epoch
   double dropped_s() const { return static_cast<double>(dropped_samples) / fs_hz; }
   size_t size() const { return count; }
+};
+
+// The epochs of a grid as views into the signal (no copy).
+template <class T>
+struct Epochs : EpochGrid {
+  std::span<const T> signal;
   std::span<const T> operator[](size_t i) const {
     return signal.subspan(first_sample + i * samples_per_epoch, samples_per_epoch);
   }
 };
+
+// The grid make_epochs uses, for a signal of n_samples that is not in memory (read in blocks).
+EpochGrid epoch_grid(size_t n_samples, double fs_hz, double epoch_s = 30.0, double offset_s = 0.0);
 
 // Cuts `x` (rate fs_hz) into epochs of epoch_s seconds (default 30 s, AASM) starting offset_s seconds
 // after the first sample (e.g. Hypnogram::start_s; rounded to the nearest sample). epoch_s · fs_hz must

@@ -64,9 +64,14 @@ enum class ReaderChoice { Auto, TolerantOnly };
 
 class Recording {
  public:
-  // Opens and parses the header and annotations; samples are read on demand.
+  // Opens and parses the header; samples are read on demand. The EDF+ annotation signals (a walk over
+  // every data record) are parsed on the first call that needs them — annotations(),
+  // record_onsets_s(), gaps(), duration_s(), start() (its sub-second part) or warnings() — once, so
+  // reading samples alone does not pay for it (like EDFlib's EDFLIB_DO_NOT_READ_ANNOTATIONS). That
+  // parse never throws: malformed TALs become warnings.
   // Throws psgkit::Error naming the file, the field or byte offset, and what was wrong.
-  // Thread-safe: different threads may open and read recordings at the same time.
+  // Thread-safe: different threads may open and read recordings, and call the const members of one
+  // recording, at the same time.
   static Recording open(const std::filesystem::path& path, ReaderChoice reader = ReaderChoice::Auto);
 
   Recording(Recording&&) noexcept;
@@ -103,6 +108,12 @@ class Recording {
   void read(std::span<const int> signals, std::vector<std::vector<float>>& out) const;
   // Same values in double precision (exactly EDFlib's formula times unit_scale).
   std::vector<double> read_double(int signal) const;
+  // Samples [first_sample, first_sample + out.size()) of one signal, the same values as read(signal) /
+  // read_double(signal) there, decoding only the data records that hold them: a long file can be
+  // walked in blocks with memory bounded by the block. Throws psgkit::Error for an invalid index or a
+  // range outside [0, n_samples).
+  void read(int signal, int64_t first_sample, std::span<float> out) const;
+  void read_double(int signal, int64_t first_sample, std::span<double> out) const;
   // Raw digital values as stored (16-bit EDF or 24-bit BDF, sign-extended; not clipped).
   std::vector<int32_t> read_digital(int signal) const;
 
