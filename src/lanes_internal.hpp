@@ -90,6 +90,37 @@ struct Lanes {
   return sum_lanes(__builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7));
 }
 
+// sum_lanes of four vectors at once: out[r] = sum_lanes(a_r) bit for bit (the same half-vector adds
+// per vector), with the four trees sharing their shuffles and adds.
+template <class V>
+[[gnu::always_inline]] inline auto sum_lanes4(V a0, V a1, V a2, V a3) {
+  constexpr int W = sizeof(V) / sizeof(a0[0]);
+  static_assert(W == 4 || W == 8 || W == 16);
+  // t: 16 lanes, four per vector, each four holding that vector's sum_lanes tree at width 4.
+  const auto t = [&] {
+    if constexpr (W == 16) {
+      const auto s01 = __builtin_shufflevector(a0, a1, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
+                       __builtin_shufflevector(a0, a1, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+      const auto s23 = __builtin_shufflevector(a2, a3, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
+                       __builtin_shufflevector(a2, a3, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+      return __builtin_shufflevector(s01, s23, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27) +
+             __builtin_shufflevector(s01, s23, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+    } else if constexpr (W == 8) {
+      const auto s01 = __builtin_shufflevector(a0, a1, 0, 1, 2, 3, 8, 9, 10, 11) +
+                       __builtin_shufflevector(a0, a1, 4, 5, 6, 7, 12, 13, 14, 15);
+      const auto s23 = __builtin_shufflevector(a2, a3, 0, 1, 2, 3, 8, 9, 10, 11) +
+                       __builtin_shufflevector(a2, a3, 4, 5, 6, 7, 12, 13, 14, 15);
+      return __builtin_shufflevector(s01, s23, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    } else {
+      const auto s01 = __builtin_shufflevector(a0, a1, 0, 1, 2, 3, 4, 5, 6, 7);
+      const auto s23 = __builtin_shufflevector(a2, a3, 0, 1, 2, 3, 4, 5, 6, 7);
+      return __builtin_shufflevector(s01, s23, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    }
+  }();
+  const auto u = __builtin_shufflevector(t, t, 0, 1, 4, 5, 8, 9, 12, 13) + __builtin_shufflevector(t, t, 2, 3, 6, 7, 10, 11, 14, 15);
+  return __builtin_shufflevector(u, u, 0, 2, 4, 6) + __builtin_shufflevector(u, u, 1, 3, 5, 7);
+}
+
 // 2: AVX-512 (F, DQ, BW, VL), 1: AVX2 with FMA, 0: baseline. Detected once.
 inline int cpu_level() {
   static const int level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <string>
 #include <vector>
 
 #include "psgkit/error.hpp"
@@ -252,6 +253,40 @@ TEST_CASE("notch removes 50 Hz and keeps 10 Hz") {
   const Tone kept = fit_tone(y, 10, fs, 2000, n - 2000);
   CHECK(kept.amplitude == doctest::Approx(30.0).epsilon(1e-3));
   CHECK(std::abs(kept.phase) < 1e-6);
+}
+
+TEST_CASE("require_finite names the first NaN or infinite sample wherever it sits") {
+  auto message = [](auto x) {
+    try {
+      psgkit::require_finite(std::span<const typename decltype(x)::value_type>(x), "x");
+    } catch (const psgkit::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(finite)");
+  };
+  for (const size_t n : {size_t{1}, size_t{255}, size_t{256}, size_t{1000}}) {
+    std::vector<float> xf(n, 3.0f);
+    std::vector<double> xd(n, -3.0);
+    xf[n / 2] = std::numeric_limits<float>::max();  // large but finite
+    xd[n / 2] = -std::numeric_limits<double>::max();
+    CHECK(message(xf) == "(finite)");
+    CHECK(message(xd) == "(finite)");
+    for (const size_t at : {size_t{0}, n / 3, n - 1}) {
+      CAPTURE(n);
+      CAPTURE(at);
+      for (const double bad : {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+                               -std::numeric_limits<double>::infinity()}) {
+        std::vector<float> f = xf;
+        std::vector<double> d = xd;
+        f[at] = static_cast<float>(bad);
+        d[at] = bad;
+        if (at + 1 < n) f[n - 1] = d[n - 1] = std::numeric_limits<float>::quiet_NaN();  // a later one is not named
+        const std::string expected = "sample " + std::to_string(at) + " is " + (std::isnan(bad) ? "NaN" : "infinite");
+        CHECK(message(f).find(expected) != std::string::npos);
+        CHECK(message(d).find(expected) != std::string::npos);
+      }
+    }
+  }
 }
 
 TEST_CASE("re-referencing and epoching") {

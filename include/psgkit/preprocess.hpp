@@ -22,7 +22,7 @@
 //   * Edges: the input is extended by odd reflection about its first/last sample (2·x[0] − x[i],
 //     as sosfiltfilt's "odd" padding), which keeps level and slope, so no step artefact at the ends.
 //   * fs_out == fs_in returns an unfiltered copy. Direct polyphase dot products, vectorised for the
-//     CPU found at run time (AVX-512, AVX2/FMA or SSE2); float input is filtered in float (taps rounded
+//     CPU found at run time (AVX2/FMA or SSE2); float input is filtered in float (taps rounded
 //     to float, about 1e-6 relative error), double in double.
 //
 // Filters (IirFilter): Butterworth low/high/band-pass designed from the analog prototype by the
