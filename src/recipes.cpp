@@ -193,24 +193,23 @@ template <int W>
       packed[p][i] = static_cast<int32_t>(
           histogram_index(x[i], lo, norm[coarse], step[coarse], kHistogramBins[coarse]) * 64 +
           histogram_index(x[i], lo, norm[fine], step[fine], kHistogramBins[fine]));
-    // Two count arrays per histogram for even and odd samples: consecutive samples often share a
-    // bin, and separate arrays keep the increments from waiting on each other.
-    uint32_t coarse_counts[2][64] = {}, fine_counts[2][64] = {};
+    // One count per packed key: one increment per sample, and the two histograms are the key counts'
+    // row and column sums. Two count arrays for even and odd samples: consecutive samples often share
+    // a key, and separate arrays keep the increments from waiting on each other.
+    constexpr int kKeys = 64 * 10;
+    uint32_t key_counts[2][kKeys] = {};
     size_t j = 0;
     for (; j + 2 <= n; j += 2) {
-      const int32_t k0 = packed[p][j], k1 = packed[p][j + 1];
-      ++coarse_counts[0][k0 >> 6];
-      ++fine_counts[0][k0 & 63];
-      ++coarse_counts[1][k1 >> 6];
-      ++fine_counts[1][k1 & 63];
+      ++key_counts[0][packed[p][j]];
+      ++key_counts[1][packed[p][j + 1]];
     }
-    for (; j < n; ++j) {
-      ++coarse_counts[0][packed[p][j] >> 6];
-      ++fine_counts[0][packed[p][j] & 63];
-    }
-    for (int bin = 0; bin < kHistogramBins[coarse]; ++bin)
-      s.counts[coarse][bin] = coarse_counts[0][bin] + coarse_counts[1][bin];
-    for (int bin = 0; bin < kHistogramBins[fine]; ++bin) s.counts[fine][bin] = fine_counts[0][bin] + fine_counts[1][bin];
+    if (j < n) ++key_counts[0][packed[p][j]];
+    for (int c = 0; c < kHistogramBins[coarse]; ++c)
+      for (int f = 0; f < kHistogramBins[fine]; ++f) {
+        const uint32_t count = key_counts[0][64 * c + f] + key_counts[1][64 * c + f];
+        s.counts[coarse][c] += count;
+        s.counts[fine][f] += count;
+      }
   }
   s.bins_ordered = derive;
   if (derive)
