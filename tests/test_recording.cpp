@@ -52,6 +52,16 @@ std::string read_bytes(const fs::path& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// 20 s at rates that give 100, 7 and 256 samples per record: whole vectors, a remainder, one short run.
+fs::path write_three_rates(const psgkit_test::TempDir& dir) {
+  const fs::path path = dir / "mixed.edf";
+  psgkit::write_edf(path, {signal("EEG C3-M2", "uV", 100, sine(100, 20, 10, 50)),
+                           signal("Pleth", "mV", 7, sine(7, 20, 1, 3)),
+                           signal("EEG O2-M1", "uV", 256, sine(256, 20, 12, 80, 1.0))},
+                    {}, {});
+  return path;
+}
+
 template <class F>
 std::string error_of(F&& f) {
   try {
@@ -136,12 +146,7 @@ TEST_CASE("write_edf -> Recording::open round trip keeps labels, rates, samples 
 
 TEST_CASE("reading several signals in one pass gives each signal's own read, in the order asked") {
   psgkit_test::TempDir dir("recording-many");
-  const fs::path path = dir / "mixed.edf";
-  // Rates that give 100, 7 and 256 samples per record: whole vectors, a remainder, one short run.
-  psgkit::write_edf(path, {signal("EEG C3-M2", "uV", 100, sine(100, 20, 10, 50)),
-                           signal("Pleth", "mV", 7, sine(7, 20, 1, 3)),
-                           signal("EEG O2-M1", "uV", 256, sine(256, 20, 12, 80, 1.0))},
-                    {}, {});
+  const fs::path path = write_three_rates(dir);
   const Recording rec = Recording::open(path);
   const std::vector<int> order = {2, 0, 1, 2};
   const std::vector<std::vector<float>> together = rec.read(order);
@@ -162,11 +167,7 @@ TEST_CASE("reading several signals in one pass gives each signal's own read, in 
 
 TEST_CASE("reading a range of samples gives that slice of the whole read, across record boundaries") {
   psgkit_test::TempDir dir("recording-range");
-  const fs::path path = dir / "range.edf";
-  psgkit::write_edf(path, {signal("EEG C3-M2", "uV", 100, sine(100, 20, 10, 50)),
-                           signal("Pleth", "mV", 7, sine(7, 20, 1, 3)),
-                           signal("EEG O2-M1", "uV", 256, sine(256, 20, 12, 80, 1.0))},
-                    {}, {});
+  const fs::path path = write_three_rates(dir);
   const Recording rec = Recording::open(path);
   for (int signal_index = 0; signal_index < 3; ++signal_index) {
     const std::vector<float> all = rec.read(signal_index);

@@ -1,5 +1,5 @@
-// Thread safety: 8 threads opening and reading recordings, parsing hypnograms and sharing one
-// WelchEstimator get exactly (bit for bit) what one thread gets. Results are collected per thread
+// Thread safety: 8 threads opening and reading recordings (also one shared recording whose annotations
+// are parsed on first use), parsing hypnograms and sharing one WelchEstimator get exactly (bit for bit) what one thread gets. Results are collected per thread
 // and checked on the main thread (doctest assertions stay single-threaded).
 #include <doctest/doctest.h>
 
@@ -40,8 +40,7 @@ std::string raw_bytes(const std::vector<T>& v) {
   return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
 }
 
-FileDigest digest(const fs::path& path, ReaderChoice reader) {
-  const Recording rec = Recording::open(path, reader);
+FileDigest digest(const Recording& rec) {
   FileDigest d;
   d.header = std::string(to_string(rec.file_type())) + '|' + rec.patient() + '|' + rec.recording_id() + '|' +
              rec.start().iso8601() + '|' + std::to_string(rec.n_records()) + '|' +
@@ -59,6 +58,7 @@ FileDigest digest(const fs::path& path, ReaderChoice reader) {
   }
   return d;
 }
+FileDigest digest(const fs::path& path, ReaderChoice reader) { return digest(Recording::open(path, reader)); }
 
 std::string hypnogram_text(const Hypnogram& h) {
   std::string out = format_double(h.epoch_s) + '|' + format_double(h.start_s) + '|';
@@ -175,6 +175,25 @@ TEST_CASE("8 threads opening the same recording at once get identical results") 
     }
   });
   for (int t = 0; t < kThreads; ++t) CHECK(equal[static_cast<size_t>(t)] == 4);
+}
+
+TEST_CASE("8 threads making the first use of one recording's annotations at once get identical results") {
+  psgkit_test::TempDir dir("threads");
+  std::vector<fs::path> paths = write_test_recordings(dir);
+  for (const auto& p : real_recordings()) paths.push_back(p);
+  for (const auto& path : paths) {
+    CAPTURE(path.string());
+    const FileDigest expected = digest(path, ReaderChoice::Auto);
+    const Recording shared = Recording::open(path);  // annotations not parsed yet: the threads race to it
+    std::vector<int> equal(kThreads, 0);
+    run_threads(1, 1, [&](int t, size_t) {
+      try {
+        equal[static_cast<size_t>(t)] = digest(shared) == expected;
+      } catch (const std::exception&) {
+      }
+    });
+    for (int t = 0; t < kThreads; ++t) CHECK(equal[static_cast<size_t>(t)] == 1);
+  }
 }
 
 TEST_CASE("8 threads parsing hypnograms (EDF+, CSV, DREAMS) get the single-thread results") {
