@@ -130,13 +130,13 @@ template <int W>
   using D = typename V::D;
   const D scaled = (v - lo) * norm;
   D index = __builtin_convertvector(__builtin_convertvector(scaled, typename V::I), D);
-  index = index == bins ? index - 1.0 : index;
+  // The guess is in [0, bins] (v <= hi), and the corrections never go below 0 (edge 0 is lo <= v), so
+  // "B → B-1" and "raise only below the last bin" are both a clamp to bins - 1.
+  const D last = D{} + (bins - 1.0);
+  index = index < last ? index : last;
   index = v < index * step + lo ? index - 1.0 : index;
-  const D next_edge = (index + 1.0) * step + lo;
-  // Two selects, not one on (a & b): GCC turns the combined mask into per-lane scalar code.
-  const D raised = v >= next_edge ? index + 1.0 : index;
-  index = index != bins - 1.0 ? raised : index;
-  return index;
+  const D raised = v >= (index + 1.0) * step + lo ? index + 1.0 : index;
+  return raised < last ? raised : last;
 }
 
 // The same for one sample (the vector loop's remainder).
