@@ -278,14 +278,15 @@ size_t gather_bin(const double* x, const int32_t* packed, size_t from, size_t n,
 
 // The same for whole vectors of 8 samples on AVX-512 CPUs: register compress, then a full-width store
 // (out needs 8 values of slack). Returns the number of samples done; m is advanced.
-__attribute__((target("avx512f,avx512vl"))) size_t gather_bin_avx512(const double* x, const int32_t* packed, size_t n,
-                                                                     int bin, double* out, size_t& m) {
+__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw"))) size_t gather_bin_avx512(const double* x, const int32_t* packed,
+                                                                                    size_t n, int bin, double* out, size_t& m) {
+  using A = detail::Avx512Lanes<double>;
   const __m256i want = _mm256_set1_epi32(bin), low6 = _mm256_set1_epi32(63);
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
+  for (; i + A::kLanes <= n; i += A::kLanes) {
     const __m256i index = _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(packed + i)), low6);
-    const __mmask8 keep = _mm256_cmpeq_epi32_mask(index, want);
-    _mm512_storeu_pd(out + m, _mm512_maskz_compress_pd(keep, _mm512_loadu_pd(x + i)));
+    const unsigned keep = _mm256_cmpeq_epi32_mask(index, want);
+    A::store_compressed(out + m, keep, A::load(x + i));
     m += static_cast<size_t>(__builtin_popcount(keep));
   }
   return i;
