@@ -38,6 +38,11 @@ const std::vector<std::string>& timedomain_names() {
   return names;
 }
 
+// Features per channel of a Sleep-EDF recipe.
+size_t sleep_edf_feature_count(Recipe recipe) {
+  return recipe == Recipe::SleepEdfBandpower ? bandpower_names().size() : timedomain_names().size();
+}
+
 struct BandEdges {
   double lo_hz, hi_hz;
 };
@@ -391,7 +396,7 @@ void recipe_epoch_features(Recipe recipe, std::span<const double> epoch_uv, std:
   if (epoch_uv.size() != kSleepEdfEpochSamples)
     throw Error("", "epoch", "Sleep-EDF recipes take " + std::to_string(kSleepEdfEpochSamples) +
                                  " samples (30 s at 100 Hz), got " + std::to_string(epoch_uv.size()));
-  const size_t n_out = recipe == Recipe::SleepEdfBandpower ? bandpower_names().size() : timedomain_names().size();
+  const size_t n_out = sleep_edf_feature_count(recipe);
   if (out.size() != n_out)
     throw Error("", "out", "needs " + std::to_string(n_out) + " values, got " + std::to_string(out.size()));
   if (recipe == Recipe::SleepEdfBandpower) bandpower_epoch(epoch_uv, out);
@@ -442,7 +447,7 @@ FeatureTable recipe_table(Recipe recipe, std::span<const std::string> prefixes, 
 // Channel c's features of epochs [e_begin, e_end), from `samples` = its 100-Hz samples from `first` on.
 void fill_recipe_rows(FeatureTable& table, Recipe recipe, size_t c, const std::vector<size_t>& starts, size_t e_begin,
                       size_t e_end, std::span<const double> samples, size_t first) {
-  const size_t n_features = recipe == Recipe::SleepEdfBandpower ? bandpower_names().size() : timedomain_names().size();
+  const size_t n_features = sleep_edf_feature_count(recipe);
   for (size_t e = e_begin; e < e_end; ++e)
     recipe_epoch_features(recipe, samples.subspan(starts[e] - first, kSleepEdfEpochSamples),
                           std::span<double>(table.values).subspan(e * table.columns.size() + c * n_features, n_features));
