@@ -185,7 +185,7 @@ void BM_StageStep2Part3Recipe(benchmark::State& state) {
 }
 BENCHMARK(BM_StageStep2Part3Recipe)->Unit(benchmark::kMillisecond);
 
-// Step 3: loading the XGBoost model file (UBJSON + psgkit metadata).
+// Step 3: loading the model file (XGBoost UBJSON read by psgkit, + psgkit metadata).
 void BM_StageStep3ModelLoad(benchmark::State& state) {
   psgkit_bench::reset_peak_rss();
   for (auto _ : state) {

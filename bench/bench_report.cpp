@@ -203,7 +203,7 @@ const std::map<std::string, std::string>& descriptions() {
       {"BM_StageStep2Part1ReadFloat", "… its part 1 on a whole-night buffer: read Fpz-Cz as float"},
       {"BM_StageStep2Part2Resample", "… its part 2 on a whole-night buffer: resample 256→100 Hz (float), widen to double"},
       {"BM_StageStep2Part3Recipe", "… its part 3 on a whole-night buffer: sleepedf-timedomain features (960 epochs)"},
-      {"BM_StageStep3ModelLoad", "`stage` step 3: load model c (XGBoost UBJSON)"},
+      {"BM_StageStep3ModelLoad", "`stage` step 3: load model c (XGBoost UBJSON, read by psgkit)"},
       {"BM_StageStep4Classifier", "`stage` step 4: context features + boosted trees"},
       {"BM_StageStep5Hmm", "`stage` step 5: HMM forward-backward"},
       {"BM_StageStep6Csv", "`stage` step 6 (CLI): staged epochs → CSV text"},

@@ -1,4 +1,4 @@
-// Staging inference per night with the three-channel model a: design features + XGBoost + HMM on a
+// Staging inference per night with the three-channel model a: design features + boosted trees + HMM on a
 // synthetic 960-epoch (8-h) timedomain table (the simulated night has no Pz-Oz, so `psgkit stage` uses
 // model c there; bench_pipeline.cpp times model c on the night's real features).
 #include <benchmark/benchmark.h>

@@ -3,10 +3,6 @@
 #include "psgkit/recording.hpp"
 
 #include <edflib.h>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
@@ -22,6 +18,7 @@
 #include "buffers_internal.hpp"
 #include "edf_text.hpp"
 #include "lanes_internal.hpp"
+#include "mapped_file_internal.hpp"
 #include "psgkit/error.hpp"
 
 namespace psgkit {
@@ -59,57 +56,7 @@ std::mutex& edflib_mutex() {
 
 namespace {
 
-// Read-only mapping of a whole file.
-class MappedFile {
- public:
-  MappedFile() = default;
-  explicit MappedFile(const fs::path& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw Error(path.string(), "", std::string("cannot open file: ") + std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      throw Error(path.string(), "", "not a regular file");
-    }
-    size_ = static_cast<size_t>(st.st_size);
-    if (size_ == 0) {
-      ::close(fd);
-      throw Error(path.string(), "byte 0", "the file is empty");
-    }
-    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    ::close(fd);
-    if (p == MAP_FAILED) throw Error(path.string(), "", std::string("cannot map file: ") + std::strerror(errno));
-    data_ = static_cast<const uint8_t*>(p);
-  }
-  MappedFile(MappedFile&& other) noexcept : data_(other.data_), size_(other.size_) {
-    other.data_ = nullptr;
-    other.size_ = 0;
-  }
-  MappedFile& operator=(MappedFile&& other) noexcept {
-    std::swap(data_, other.data_);
-    std::swap(size_, other.size_);
-    return *this;
-  }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-  ~MappedFile() {
-    if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
-  }
-  const uint8_t* data() const { return data_; }
-  size_t size() const { return size_; }
-  // Drops the whole pages inside [begin, end) from this process: a walk over every data record
-  // (annotations, one signal) would otherwise keep the entire file resident. Read-only file pages
-  // come back from the page cache on the next access, so this is safe while other threads read.
-  void release(size_t begin, size_t end) const {
-    static const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-    const size_t first = (begin + page - 1) / page * page, last = std::min(end, size_) / page * page;
-    if (last > first) ::madvise(const_cast<uint8_t*>(data_) + first, last - first, MADV_DONTNEED);
-  }
-
- private:
-  const uint8_t* data_ = nullptr;
-  size_t size_ = 0;
-};
+using detail::MappedFile;
 
 // One signal as laid out in the data record, annotation channels included.
 struct RawSignal {

@@ -1,4 +1,4 @@
-// Sleep staging inference: design features, XGBoost prediction, HMM smoothing, model files.
+// Sleep staging inference: design features, boosted-tree prediction, HMM smoothing, model files.
 #include "psgkit/staging.hpp"
 
 #include <algorithm>
@@ -9,12 +9,10 @@
 #include <nlohmann/json.hpp>
 
 #include "psgkit/error.hpp"
+#include "boosted_trees_internal.hpp"
+#include "mapped_file_internal.hpp"
 #include "psgkit/io.hpp"
 #include "staging_internal.hpp"
-
-// libgomp, which XGBoost runs on (declared here: clang builds do not see GCC's omp.h).
-extern "C" int omp_get_max_threads();
-extern "C" void omp_set_num_threads(int);
 
 namespace psgkit {
 
@@ -185,39 +183,6 @@ std::vector<float> build_design(const FeatureTable& table, const DesignSpec& spe
     }
   }
   return design;
-}
-
-void xgb_check(int rc, const std::string& file) {
-  if (rc != 0) throw Error(file, "xgboost", XGBGetLastError());
-}
-
-DMatrix::DMatrix(const float* values, size_t rows, size_t cols) {
-  xgb_check(XGDMatrixCreateFromMat(values, rows, cols, std::numeric_limits<float>::quiet_NaN(), &handle), "");
-}
-DMatrix::~DMatrix() {
-  if (handle) XGDMatrixFree(handle);
-}
-
-Booster::Booster(const DMatrix* train) {
-  DMatrixHandle dm[1] = {train ? train->handle : nullptr};
-  xgb_check(XGBoosterCreate(dm, train ? 1 : 0, &handle), "");
-  set("nthread", "1");  // deterministic and no thread pool spin-up for a single night
-  set("verbosity", "0");
-}
-Booster::~Booster() {
-  if (handle) XGBoosterFree(handle);
-}
-void Booster::set(const std::string& key, const std::string& value) {
-  xgb_check(XGBoosterSetParam(handle, key.c_str(), value.c_str()), "");
-}
-std::vector<float> Booster::predict(const float* values, size_t rows, size_t cols) const {
-  if (rows == 0) return {};
-  DMatrix dm(values, rows, cols);
-  bst_ulong n = 0;
-  const float* out = nullptr;
-  xgb_check(XGBoosterPredict(handle, dm.handle, 0, 0, 0, &n, &out), "");
-  if (n != rows * kNumSleepStages) throw Error("", "xgboost", "unexpected prediction size " + std::to_string(n));
-  return std::vector<float>(out, out + n);
 }
 
 }  // namespace staging_detail
@@ -423,7 +388,7 @@ struct StagingModel::Impl {
   std::vector<std::string> channel_features;
   StagingHmm hmm;
   size_t n_features = 0;
-  Booster booster;
+  detail::BoostedTrees trees;
 };
 
 StagingModel::StagingModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -436,22 +401,12 @@ StagingModel StagingModel::load(const std::filesystem::path& file) {
     throw Error(file.string(), "model file", "staging model file not found (rebuild with `psgkit train`)");
   auto impl = std::make_unique<Impl>();
   impl->path = file;
-  // XGBoost loads the trees in an OpenMP loop over omp_get_max_threads() threads whatever nthread
-  // says; with more than one, its idle worker then spins on another core. One thread for this call
-  // (the setting is this thread's own and is restored).
-  const int threads = omp_get_max_threads();
-  omp_set_num_threads(1);
-  const int loaded = XGBoosterLoadModel(impl->booster.handle, file.string().c_str());
-  omp_set_num_threads(threads);
-  if (loaded != 0)
-    throw Error(file.string(), "model file", std::string("not an XGBoost model: ") + XGBGetLastError());
-  impl->booster.set("nthread", "1");
-  const char* meta_text = nullptr;
-  int success = 0;
-  xgb_check(XGBoosterGetAttr(impl->booster.handle, kMetaAttribute, &meta_text, &success), file.string());
-  if (!success || !meta_text) throw Error(file.string(), kMetaAttribute, "not a psgkit staging model (no metadata)");
+  impl->trees = detail::BoostedTrees::from_ubjson(detail::MappedFile(file).bytes(), file.string());
+  const auto meta_text = impl->trees.attributes().find(kMetaAttribute);
+  if (meta_text == impl->trees.attributes().end())
+    throw Error(file.string(), kMetaAttribute, "not a psgkit staging model (no metadata)");
   try {
-    const auto meta = nlohmann::json::parse(meta_text);
+    const auto meta = nlohmann::json::parse(meta_text->second);
     if (meta.at("format").get<std::string>() != kFormat)
       throw Error(file.string(), "format", "unsupported staging model format " + meta.at("format").dump());
     const auto id = parse_staging_model_id(meta.at("id").get<std::string>());
@@ -466,9 +421,12 @@ StagingModel StagingModel::load(const std::filesystem::path& file) {
     impl->spec.centered_sd = design.at("centered_sd").get<bool>();
     impl->channel_features = staging_detail::channel_features(impl->spec.recipe);
     impl->n_features = design_feature_names(impl->spec).size();
-    if (meta.at("n_features").get<size_t>() != impl->n_features)
+    if (meta.at("n_features").get<size_t>() != impl->n_features || impl->trees.n_features() != impl->n_features ||
+        impl->trees.n_classes() != kNumSleepStages)
       throw Error(file.string(), "n_features", "design has " + std::to_string(impl->n_features) + " columns, model expects " +
-                                                   meta.at("n_features").dump());
+                                                   meta.at("n_features").dump() + " (trees: " +
+                                                   std::to_string(impl->trees.n_features()) + " features, " +
+                                                   std::to_string(impl->trees.n_classes()) + " classes)");
     const auto& hmm = meta.at("hmm");
     impl->hmm.evidence_exponent = hmm.at("evidence_exponent").get<double>();
     impl->hmm.prior_exponent = hmm.at("prior_exponent").get<double>();
@@ -490,18 +448,23 @@ const std::vector<std::string>& StagingModel::channel_slots() const { return imp
 const std::vector<std::string>& StagingModel::channel_features() const { return impl_->channel_features; }
 const StagingHmm& StagingModel::hmm() const { return impl_->hmm; }
 
-std::vector<StageProbabilities> StagingModel::predict_proba(const FeatureTable& table, const StagingOptions& options) const {
+std::vector<std::string> StagingModel::design_columns() const { return design_feature_names(impl_->spec); }
+
+std::vector<float> StagingModel::design_matrix(const FeatureTable& table, const StagingOptions& options) const {
   std::vector<std::string> prefixes = options.channels;
   if (prefixes.empty()) {
     prefixes = impl_->spec.slots;
     if (prefixes == std::vector<std::string>{"eeg"}) prefixes = {"fpz_cz"};
   }
-  const std::vector<long> idx = epoch_indices(table.onset_s);
-  const std::vector<float> design = build_design(table, impl_->spec, prefixes, idx);
-  const std::vector<float> flat = impl_->booster.predict(design.data(), table.rows(), impl_->n_features);
+  return build_design(table, impl_->spec, prefixes, epoch_indices(table.onset_s));
+}
+
+std::vector<StageProbabilities> StagingModel::predict_proba(const FeatureTable& table, const StagingOptions& options) const {
+  const std::vector<float> design = design_matrix(table, options);
+  std::vector<float> flat(table.rows() * kNumSleepStages);
+  impl_->trees.predict_proba(design.data(), table.rows(), flat.data());
   std::vector<StageProbabilities> out(table.rows());
-  for (size_t r = 0; r < table.rows(); ++r)
-    for (int s = 0; s < kNumSleepStages; ++s) out[r][s] = flat[r * kNumSleepStages + s];
+  for (size_t r = 0; r < table.rows(); ++r) std::copy_n(&flat[r * kNumSleepStages], kNumSleepStages, out[r].begin());
   return out;
 }
 

@@ -1,8 +1,6 @@
-// Internals shared by src/staging*.cpp (not installed): design matrix and XGBoost wrappers, so
-// training and inference build features with the same code.
+// Internals shared by src/staging*.cpp (not installed): the design matrix, so training and
+// inference build features with the same code.
 #pragma once
-
-#include <xgboost/c_api.h>
 
 #include <string>
 #include <vector>
@@ -38,27 +36,5 @@ std::vector<std::string> design_feature_names(const DesignSpec& spec);
 // `prefixes` map the spec's slots to column prefixes of `table`.
 std::vector<float> build_design(const FeatureTable& table, const DesignSpec& spec,
                                 const std::vector<std::string>& prefixes, const std::vector<long>& epoch_index);
-
-// Throws psgkit::Error(file, "xgboost", XGBGetLastError()) when rc != 0.
-void xgb_check(int rc, const std::string& file);
-
-// RAII handles.
-struct DMatrix {
-  DMatrixHandle handle = nullptr;
-  DMatrix(const float* values, size_t rows, size_t cols);
-  ~DMatrix();
-  DMatrix(const DMatrix&) = delete;
-  DMatrix& operator=(const DMatrix&) = delete;
-};
-struct Booster {
-  BoosterHandle handle = nullptr;
-  explicit Booster(const DMatrix* train = nullptr);
-  ~Booster();
-  Booster(const Booster&) = delete;
-  Booster& operator=(const Booster&) = delete;
-  void set(const std::string& key, const std::string& value);
-  // Row-major rows x 5 probabilities.
-  std::vector<float> predict(const float* values, size_t rows, size_t cols) const;
-};
 
 }  // namespace psgkit::staging_detail

@@ -1,8 +1,13 @@
 // Training and subject-wise cross-validation of the staging models (psgkit train).
+#include <dlfcn.h>
+#include <xgboost/c_api.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <random>
@@ -37,6 +42,83 @@ struct Night {
 };
 
 bool is_sleep_label(int l) { return l >= 1 && l <= 4; }
+
+// libxgboost, opened on first use: only training needs it (inference evaluates the trees itself,
+// boosted_trees_internal.hpp), and linking it cost every psgkit process ≈ 2.6 ms of start-up for
+// its static registries — a twentieth of `psgkit stage`.
+#define PSGKIT_XGBOOST_FUNCTIONS(X)                                                                          \
+  X(XGBGetLastError) X(XGDMatrixCreateFromMat) X(XGDMatrixFree) X(XGDMatrixSetFloatInfo) X(XGBoosterCreate) \
+  X(XGBoosterFree) X(XGBoosterSetParam) X(XGBoosterUpdateOneIter) X(XGBoosterPredict) X(XGBoosterSetAttr)   \
+  X(XGBoosterSaveModelToBuffer)
+
+struct Xgboost {
+#define PSGKIT_DECLARE(name) decltype(&::name) name = nullptr;
+  PSGKIT_XGBOOST_FUNCTIONS(PSGKIT_DECLARE)
+#undef PSGKIT_DECLARE
+};
+
+// Throws psgkit::Error naming the library if it or one of its functions cannot be loaded.
+const Xgboost& xgboost() {
+  static const Xgboost api = [] {
+    void* library = ::dlopen(PSGKIT_XGBOOST_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!library)
+      throw Error(PSGKIT_XGBOOST_SONAME, "dlopen", std::string(::dlerror()) + " (training needs libxgboost-dev)");
+    Xgboost loaded;
+#define PSGKIT_LOAD(name)                                                                        \
+  loaded.name = reinterpret_cast<decltype(&::name)>(::dlsym(library, #name));                   \
+  if (!loaded.name) throw Error(PSGKIT_XGBOOST_SONAME, #name, "function missing from the library");
+    PSGKIT_XGBOOST_FUNCTIONS(PSGKIT_LOAD)
+#undef PSGKIT_LOAD
+    return loaded;
+  }();
+  return api;
+}
+
+// Throws psgkit::Error(file, "xgboost", XGBGetLastError()) when rc != 0.
+void xgb_check(int rc, const std::string& file) {
+  if (rc != 0) throw Error(file, "xgboost", xgboost().XGBGetLastError());
+}
+
+// RAII handles.
+struct DMatrix {
+  DMatrixHandle handle = nullptr;
+  DMatrix(const float* values, size_t rows, size_t cols) {
+    xgb_check(xgboost().XGDMatrixCreateFromMat(values, rows, cols, std::numeric_limits<float>::quiet_NaN(), &handle), "");
+  }
+  ~DMatrix() {
+    if (handle) xgboost().XGDMatrixFree(handle);
+  }
+  DMatrix(const DMatrix&) = delete;
+  DMatrix& operator=(const DMatrix&) = delete;
+};
+
+struct Booster {
+  BoosterHandle handle = nullptr;
+  explicit Booster(const DMatrix& train) {
+    DMatrixHandle dm[1] = {train.handle};
+    xgb_check(xgboost().XGBoosterCreate(dm, 1, &handle), "");
+    set("nthread", "1");  // deterministic, and no thread pool
+    set("verbosity", "0");
+  }
+  ~Booster() {
+    if (handle) xgboost().XGBoosterFree(handle);
+  }
+  Booster(const Booster&) = delete;
+  Booster& operator=(const Booster&) = delete;
+  void set(const std::string& key, const std::string& value) {
+    xgb_check(xgboost().XGBoosterSetParam(handle, key.c_str(), value.c_str()), "");
+  }
+  // Row-major rows x 5 probabilities.
+  std::vector<float> predict(const float* values, size_t rows, size_t cols) const {
+    if (rows == 0) return {};
+    DMatrix dm(values, rows, cols);
+    bst_ulong n = 0;
+    const float* out = nullptr;
+    xgb_check(xgboost().XGBoosterPredict(handle, dm.handle, 0, 0, 0, &n, &out), "");
+    if (n != rows * kNumSleepStages) throw Error("", "xgboost", "unexpected prediction size " + std::to_string(n));
+    return std::vector<float>(out, out + n);
+  }
+};
 
 // Masks from labels and onsets: eval within ±30 min of sleep, train within ±crop_train_s.
 void set_masks(Night& n, double crop_train_s) {
@@ -229,8 +311,8 @@ Trained train_on(const ModelConfig& cfg, const std::vector<Night>& nights, const
     for (int j = 0; j < kNumSleepStages; ++j) t.hmm.transition[s][j] = (transitions[s][j] + 1.0) / row;
   }
   DMatrix dtrain(x.data(), y.size(), designs.n_cols);
-  xgb_check(XGDMatrixSetFloatInfo(dtrain.handle, "label", y.data(), y.size()), "");
-  t.booster = std::make_unique<Booster>(&dtrain);
+  xgb_check(xgboost().XGDMatrixSetFloatInfo(dtrain.handle, "label", y.data(), y.size()), "");
+  t.booster = std::make_unique<Booster>(dtrain);
   Booster& b = *t.booster;
   b.set("objective", "multi:softprob");
   b.set("num_class", std::to_string(kNumSleepStages));
@@ -243,7 +325,7 @@ Trained train_on(const ModelConfig& cfg, const std::vector<Night>& nights, const
   b.set("min_child_weight", "2");
   b.set("seed", "42");
   b.set("nthread", "1");
-  for (int i = 0; i < cfg.rounds; ++i) xgb_check(XGBoosterUpdateOneIter(b.handle, i, dtrain.handle), "");
+  for (int i = 0; i < cfg.rounds; ++i) xgb_check(xgboost().XGBoosterUpdateOneIter(b.handle, i, dtrain.handle), "");
   return t;
 }
 
@@ -477,10 +559,10 @@ void save_model(const ModelConfig& cfg, const Trained& t, size_t n_features, con
   for (const auto& row : t.hmm.transition) transition.push_back(row);
   meta["hmm"] = {{"prior", t.hmm.prior}, {"transition", transition}, {"evidence_exponent", t.hmm.evidence_exponent},
                  {"prior_exponent", t.hmm.prior_exponent}};
-  xgb_check(XGBoosterSetAttr(t.booster->handle, kMetaAttribute, meta.dump().c_str()), path.string());
+  xgb_check(xgboost().XGBoosterSetAttr(t.booster->handle, kMetaAttribute, meta.dump().c_str()), path.string());
   bst_ulong len = 0;
   const char* buf = nullptr;
-  xgb_check(XGBoosterSaveModelToBuffer(t.booster->handle, R"({"format": "ubj"})", &len, &buf), path.string());
+  xgb_check(xgboost().XGBoosterSaveModelToBuffer(t.booster->handle, R"({"format": "ubj"})", &len, &buf), path.string());
   write_file_atomic(path, std::string_view(buf, len));
 }
 

@@ -1,8 +1,16 @@
-// Staging: HMM closed forms, shipped models on real nights (library and CLI), determinism, errors.
+// Staging: HMM closed forms, shipped models on real nights (library and CLI), determinism, errors,
+// and psgkit's boosted-tree evaluator (internal header) against XGBoost's predictor.
+#include <xgboost/c_api.h>
+
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <fstream>
+#include <random>
+#include <set>
 #include <sstream>
+
+#include "boosted_trees_internal.hpp"
 
 #include "psgkit/error.hpp"
 #include "psgkit/evaluate.hpp"
@@ -246,4 +254,232 @@ TEST_CASE("training is deterministic: a tiny model twice gives identical bytes")
   const StagingModel model = StagingModel::load(dir / "one" / name);
   CHECK(model.channel_slots() == std::vector<std::string>{"fpz_cz", "pz_oz"});
   CHECK(model.stage_rows(read_feature_csv(timedomain_night())).stages.size() > 100);
+}
+
+// ---- psgkit's own evaluation of the boosted trees (src/boosted_trees.cpp) ----
+
+namespace {
+
+// UBJSON as XGBoost writes it: big-endian, int64 lengths, object keys without the 'S' marker.
+struct UbjsonWriter {
+  std::string out;
+  void length(int64_t n) {
+    out += 'L';
+    for (int i = 7; i >= 0; --i) out += static_cast<char>(static_cast<uint64_t>(n) >> (8 * i));
+  }
+  void key(std::string_view k) {
+    length(static_cast<int64_t>(k.size()));
+    out += k;
+  }
+  void string(std::string_view s) {
+    out += 'S';
+    key(s);
+  }
+  template <typename T>
+  void typed(char element, const std::vector<T>& values) {
+    out += '[';
+    out += '$';
+    out += element;
+    out += '#';
+    length(static_cast<int64_t>(values.size()));
+    for (T v : values) {
+      uint64_t bits = 0;
+      if constexpr (std::is_same_v<T, float>) bits = std::bit_cast<uint32_t>(v);
+      else bits = static_cast<std::make_unsigned_t<T>>(v);
+      for (int i = static_cast<int>(sizeof(T)) - 1; i >= 0; --i) out += static_cast<char>(bits >> (8 * i));
+    }
+  }
+};
+
+struct TinyTree {
+  std::vector<int32_t> left, right, split_index;
+  std::vector<float> condition;
+  std::vector<uint8_t> default_left, split_type;
+};
+
+struct TinyModel {
+  std::string objective = "multi:softprob";
+  std::vector<TinyTree> trees;
+  std::vector<int> tree_info;
+  std::string num_feature = "2";
+};
+
+// Two features, two classes. Tree 0 (class 0): x0 < 0.5 (missing: left) ? -1 : (x1 < 2 (missing: right)
+// ? 0.25 : 1.5). Tree 1 (class 1): one leaf, 0.75.
+TinyModel tiny_model() {
+  TinyModel m;
+  m.trees.push_back({{1, -1, 3, -1, -1}, {2, -1, 4, -1, -1}, {0, 0, 1, 0, 0}, {0.5f, -1.0f, 2.0f, 0.25f, 1.5f},
+                     {1, 0, 0, 0, 0}, {0, 0, 0, 0, 0}});
+  m.trees.push_back({{-1}, {-1}, {0}, {0.75f}, {0}, {0}});
+  m.tree_info = {0, 1};
+  return m;
+}
+
+std::string to_ubjson(const TinyModel& m) {
+  UbjsonWriter w;
+  w.out += '{';
+  w.key("learner");
+  w.out += '{';
+  w.key("attributes");
+  w.out += '{';
+  w.key("note");
+  w.string("tiny");
+  w.out += '}';
+  w.key("gradient_booster");
+  w.out += "{";
+  w.key("model");
+  w.out += '{';
+  w.key("tree_info");  // an uncounted array of markered integers, as XGBoost writes it
+  w.out += '[';
+  for (int c : m.tree_info) w.out += {'i', static_cast<char>(c)};
+  w.out += ']';
+  w.key("trees");  // a counted array
+  w.out += "[#";
+  w.length(static_cast<int64_t>(m.trees.size()));
+  for (const TinyTree& t : m.trees) {
+    w.out += '{';
+    w.key("default_left"), w.typed('U', t.default_left);
+    w.key("left_children"), w.typed('l', t.left);
+    w.key("right_children"), w.typed('l', t.right);
+    w.key("split_conditions"), w.typed('d', t.condition);
+    w.key("split_indices"), w.typed('l', t.split_index);
+    w.key("split_type"), w.typed('U', t.split_type);
+    w.out += '}';
+  }
+  w.out += '}';
+  w.key("name"), w.string("gbtree");
+  w.out += '}';
+  w.key("learner_model_param");
+  w.out += '{';
+  w.key("base_score"), w.string("5E-1");
+  w.key("num_class"), w.string("2");
+  w.key("num_feature"), w.string(m.num_feature);
+  w.out += '}';
+  w.key("objective");
+  w.out += '{';
+  w.key("name"), w.string(m.objective);
+  w.out += '}';
+  w.out += '}';
+  w.out += 'N';  // a no-op marker, then the end
+  w.out += '}';
+  return w.out;
+}
+
+std::string model_error(const std::string& bytes) {
+  try {
+    (void)detail::BoostedTrees::from_ubjson(bytes, "tiny.ubj");
+  } catch (const Error& e) {
+    CHECK(e.file() == "tiny.ubj");
+    return e.field() + ": " + e.what();
+  }
+  return "no exception";
+}
+
+}  // namespace
+
+TEST_CASE("boosted trees: a hand-made model gives the closed-form softmax of its leaves") {
+  const detail::BoostedTrees model = detail::BoostedTrees::from_ubjson(to_ubjson(tiny_model()), "tiny.ubj");
+  CHECK(model.n_features() == 2);
+  CHECK(model.n_classes() == 2);
+  CHECK(model.n_trees() == 2);
+  CHECK(model.attributes().at("note") == "tiny");
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  // Rows: left leaf; threshold itself goes right, then left; both missing (default left); x1 missing
+  // (default right). Margins start at base_score 0.5; class 1 always gets 0.75.
+  const std::vector<float> rows = {0.0f, 9.0f, 0.5f, 1.0f, nan, nan, 3.0f, nan};
+  const std::vector<double> leaf0 = {-1.0, 0.25, -1.0, 1.5};
+  std::vector<float> p(8);
+  model.predict_proba(rows.data(), 4, p.data());
+  for (size_t r = 0; r < 4; ++r) {
+    CAPTURE(r);
+    const double p0 = 1.0 / (1.0 + std::exp((0.5 + 0.75) - (0.5 + leaf0[r])));
+    CHECK(p[2 * r] == doctest::Approx(p0).epsilon(1e-6));
+    CHECK(p[2 * r + 1] == doctest::Approx(1 - p0).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("boosted trees: malformed or unsupported models are psgkit::Errors naming the field") {
+  const std::string good = to_ubjson(tiny_model());
+  CHECK(model_error(good.substr(0, good.size() / 2)).find("truncated") != std::string::npos);
+  CHECK(model_error(good.substr(0, good.size() / 2)).rfind("UBJSON at byte", 0) == 0);
+  CHECK(model_error(good + "x").find("after the end") != std::string::npos);
+  CHECK(model_error("X").find("unknown or unsupported marker") != std::string::npos);
+  CHECK(model_error(std::string(100, '[')).find("nested deeper") != std::string::npos);
+  CHECK(model_error("{}").find("learner: missing") != std::string::npos);
+
+  TinyModel m = tiny_model();
+  m.objective = "binary:logistic";
+  CHECK(model_error(to_ubjson(m)).rfind("learner.objective.name", 0) == 0);
+  m = tiny_model();
+  m.trees[0].split_type[2] = 1;
+  CHECK(model_error(to_ubjson(m)).find("categorical") != std::string::npos);
+  m = tiny_model();
+  m.trees[0].left[2] = 1;  // a cycle back to an earlier node
+  CHECK(model_error(to_ubjson(m)).find("does not point forward") != std::string::npos);
+  m = tiny_model();
+  m.trees[0].split_index[2] = 2;  // only features 0 and 1 exist
+  CHECK(model_error(to_ubjson(m)).find("split_indices") != std::string::npos);
+  m = tiny_model();
+  m.tree_info = {0};
+  CHECK(model_error(to_ubjson(m)).find("1 entries for 2 trees") != std::string::npos);
+  m = tiny_model();
+  m.trees[1].right = {-1, -1};
+  CHECK(model_error(to_ubjson(m)).find("different lengths") != std::string::npos);
+  m = tiny_model();
+  m.num_feature = "2x";
+  CHECK(model_error(to_ubjson(m)).find("not a number") != std::string::npos);
+}
+
+TEST_CASE("shipped models: psgkit's tree evaluation equals XGBoost's predictor bit for bit") {
+  // The oracle is libxgboost's own predictor on the same design matrix. Rows: a synthetic table
+  // with values over several decades (band powers at their scale in V²/Hz) and 4 % missing cells (the
+  // trees' default directions), and a real night when ../shared/data is present.
+  std::mt19937 rng(7);
+  auto synthetic = [&](const StagingModel& model, size_t rows) {
+    FeatureTable t;
+    for (const std::string& slot : {std::string("fpz_cz"), std::string("pz_oz"), std::string("eog")})
+      for (const std::string& f : model.channel_features()) t.columns.push_back(slot + "_" + f);
+    const bool bandpower = model.recipe() == "sleepedf-bandpower";
+    std::uniform_real_distribution<double> decade(bandpower ? -13 : -3, bandpower ? -8 : 3), unit(0, 1);
+    for (size_t r = 0; r < rows; ++r) {
+      t.onset_s.push_back(30.0 * static_cast<double>(r + r / 50));  // a one-epoch gap every 50 rows
+      for (size_t c = 0; c < t.cols(); ++c)
+        t.values.push_back(unit(rng) < 0.04 ? std::numeric_limits<double>::quiet_NaN() : std::pow(10.0, decade(rng)));
+    }
+    return t;
+  };
+  for (StagingModelId id : {StagingModelId::EegEog, StagingModelId::Eeg2, StagingModelId::Eeg1, StagingModelId::Bandpower}) {
+    CAPTURE(to_string(id));
+    const StagingModel model = StagingModel::load(id);
+    std::vector<FeatureTable> tables = {synthetic(model, 600)};
+    CHECK(std::count_if(tables[0].values.begin(), tables[0].values.end(), [](double v) { return std::isnan(v); }) > 0);
+    if (psgkit_test::have_shared_data())
+      tables.push_back(read_feature_csv(id == StagingModelId::Bandpower
+                                            ? psgkit_test::shared_data() / "sleep-edf" / "SC4001E0.bandpower.csv"
+                                            : timedomain_night()));
+    BoosterHandle booster = nullptr;
+    REQUIRE(XGBoosterCreate(nullptr, 0, &booster) == 0);
+    REQUIRE(XGBoosterLoadModel(booster, model.path().string().c_str()) == 0);
+    for (const FeatureTable& table : tables) {
+      const std::vector<float> design = model.design_matrix(table);
+      const size_t cols = model.design_columns().size();
+      REQUIRE(design.size() == table.rows() * cols);
+      DMatrixHandle matrix = nullptr;
+      REQUIRE(XGDMatrixCreateFromMat(design.data(), table.rows(), cols, std::numeric_limits<float>::quiet_NaN(),
+                                     &matrix) == 0);
+      bst_ulong n = 0;
+      const float* oracle = nullptr;
+      REQUIRE(XGBoosterPredict(booster, matrix, 0, 0, 0, &n, &oracle) == 0);
+      REQUIRE(n == table.rows() * kNumSleepStages);
+      const std::vector<StageProbabilities> ours = model.predict_proba(table);
+      size_t differing = 0;
+      for (size_t r = 0; r < table.rows(); ++r)
+        for (int s = 0; s < kNumSleepStages; ++s) differing += ours[r][s] != oracle[r * kNumSleepStages + s];
+      CHECK(differing == 0);
+      // The rows reach different leaves, not one corner of the trees.
+      CHECK(std::set<StageProbabilities>(ours.begin(), ours.end()).size() > table.rows() / 2);
+      XGDMatrixFree(matrix);
+    }
+    XGBoosterFree(booster);
+  }
 }

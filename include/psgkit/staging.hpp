@@ -9,7 +9,8 @@
 //     absent from the windows): a centred triangular-weighted mean of z over ±7 epochs (7.5 min) and
 //     a past mean over the current and 3 previous epochs (2 min), as in YASA (Vallat & Walker, eLife
 //     2021), and a centred SD of z over ±5 epochs.
-//  4. Gradient-boosted trees (XGBoost multi:softprob, Chen & Guestrin 2016) give p(stage | features).
+//  4. Gradient-boosted trees (XGBoost multi:softprob, Chen & Guestrin 2016) give p(stage | features);
+//     trained with libxgboost, evaluated by psgkit itself (the same probabilities, bit for bit).
 //  5. HMM smoothing: p / class prior = scaled likelihood, forward-backward posterior with the 5x5
 //     epoch-to-epoch transition matrix learnt from the training hypnograms; a gap of g missing epochs
 //     between two rows uses the transition matrix to the power g + 1.
@@ -102,8 +103,9 @@ void write_staged_epochs_csv(const std::filesystem::path& path, const StagedEpoc
 
 class StagingModel {
  public:
-  // Loads a model file written by train_staging_models (XGBoost UBJSON with psgkit metadata).
-  // Throws psgkit::Error naming the file if it is missing or not a psgkit staging model.
+  // Loads a model file written by train_staging_models (XGBoost UBJSON with psgkit metadata), read by
+  // psgkit itself (libxgboost is needed only to train). Throws psgkit::Error naming the file (and the
+  // field) if it is missing or not a psgkit staging model.
   static StagingModel load(const std::filesystem::path& file);
   // Loads a shipped model from staging_model_dir().
   static StagingModel load(StagingModelId id);
@@ -121,7 +123,13 @@ class StagingModel {
   const std::vector<std::string>& channel_features() const;
   const StagingHmm& hmm() const;
 
-  // Classifier probabilities per row (no HMM). Throws psgkit::Error naming a missing column.
+  // The classifier's input for a table: row-major rows × design_columns().size() floats, NaN where a
+  // value is missing (see data/models/README.md for the columns). Throws psgkit::Error naming a missing
+  // column.
+  std::vector<std::string> design_columns() const;
+  std::vector<float> design_matrix(const FeatureTable& table, const StagingOptions& options = {}) const;
+  // Classifier probabilities per row (no HMM): psgkit's own evaluation of the model's boosted trees,
+  // bit for bit XGBoost's predictions. Throws psgkit::Error naming a missing column.
   std::vector<StageProbabilities> predict_proba(const FeatureTable& table, const StagingOptions& options = {}) const;
   // Classifier + HMM (unless options.hmm is false).
   StagedEpochs stage_rows(const FeatureTable& table, const StagingOptions& options = {}) const;
