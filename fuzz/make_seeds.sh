@@ -7,7 +7,7 @@ build=$(cd "$1" && pwd)
 root=$(cd "$(dirname "$0")/.." && pwd)
 data=$root/../shared/data
 
-mkdir -p "$build"/corpus-{edf,hypnogram_edf,hypnogram_csv,staging_csv,hypnogram_dreams,feature_csv}
+mkdir -p "$build"/corpus-{edf,hypnogram_edf,hypnogram_csv,staging_csv,hypnogram_dreams,feature_csv,staging_model}
 
 # Header size in bytes as written in an EDF header (bytes 184..191), or 256 if unreadable.
 header_bytes() {
@@ -62,5 +62,50 @@ printf '[Hypnogram]\n' >"$c/header_only.txt"
 c=$build/corpus-feature_csv
 printf 'onset_s,stage,a_uv,b\n0,W,1.5,nan\n30,N3,-2e-3,4\n' >"$c/small.csv"
 printf 'onset_s,x\n0,1\n60,2\n' >"$c/nostage.csv"
+
+# A tiny staging model, byte by byte (the shipped ones are larger than the fuzzer's input limit): XGBoost
+# UBJSON as `psgkit train` writes it, with model c's kind of metadata and 5 trees, one of them a split.
+be() {  # BYTES VALUE: VALUE big-endian in BYTES bytes
+  local i
+  for ((i = 8 * ($1 - 1); i >= 0; i -= 8)); do printf "\\$(printf '%03o' $((($2 >> i) & 255)))"; done
+}
+ukey() { printf 'L'; be 8 ${#1}; printf '%s' "$1"; }  # object key: int64 length, no marker
+ustr() { printf 'S'; ukey "$1"; }
+uarr() {  # TYPE BYTES VALUE...: a typed array (float32 values given as their bit patterns)
+  local type=$1 bytes=$2 v
+  shift 2
+  printf '[$%s#L' "$type"
+  be 8 $#
+  for v in "$@"; do be "$bytes" "$v"; done
+}
+utree() {  # LEFT RIGHT FEATURE BITS DEFAULT_LEFT, each a comma-separated list
+  printf '{'
+  ukey default_left; uarr U 1 ${5//,/ }
+  ukey left_children; uarr l 4 ${1//,/ }
+  ukey right_children; uarr l 4 ${2//,/ }
+  ukey split_conditions; uarr d 4 ${4//,/ }
+  ukey split_indices; uarr l 4 ${3//,/ }
+  printf '}'
+}
+meta='{"design":{"centered":true,"centered_sd":true,"past":true,"raw":true},"format":"psgkit-staging-1",'
+meta+='"hmm":{"evidence_exponent":1.5,"prior":[0.2,0.2,0.2,0.2,0.2],"prior_exponent":0.5,"transition":'
+meta+='[[0.6,0.1,0.1,0.1,0.1],[0.1,0.6,0.1,0.1,0.1],[0.1,0.1,0.6,0.1,0.1],[0.1,0.1,0.1,0.6,0.1],[0.1,0.1,0.1,0.1,0.6]]},'
+meta+='"id":"c","n_features":65,"recipe":"sleepedf-timedomain","slots":["eeg"]}'
+{
+  printf '{'; ukey learner; printf '{'
+  ukey attributes; printf '{'; ukey psgkit_staging; ustr "$meta"; printf '}'
+  ukey gradient_booster; printf '{'
+  ukey model; printf '{'
+  ukey tree_info; uarr l 4 0 1 2 3 4
+  ukey trees; printf '[#L'; be 8 5
+  utree 1,-1,-1 2,-1,-1 64,0,0 0,0xBF000000,0x3F000000 1,0,0  # x64 < 0 (missing: left) ? -0.5 : 0.5
+  for _ in 1 2 3 4; do utree -1 -1 0 0x3E800000 0; done     # one leaf, 0.25
+  printf '}'
+  ukey name; ustr gbtree; printf '}'
+  ukey learner_model_param; printf '{'
+  ukey base_score; ustr 5E-1; ukey num_class; ustr 5; ukey num_feature; ustr 65; printf '}'
+  ukey objective; printf '{'; ukey name; ustr multi:softprob; printf '}'
+  printf '}}'
+} >"$build/corpus-staging_model/tiny-model-c.ubj"
 
 for d in "$build"/corpus-*; do echo "seeds: $(basename "$d"): $(find "$d" -type f | wc -l) files"; done

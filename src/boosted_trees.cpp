@@ -305,6 +305,8 @@ BoostedTrees BoostedTrees::from_ubjson(std::string_view bytes, const std::string
     for (size_t i = 0; i < n; ++i) {
       auto& node = model.nodes_.emplace_back();
       node.value = static_cast<float>(conditions[i]);
+      if (!std::isfinite(node.value))
+        r.fail(at + ".split_conditions", "node " + std::to_string(i) + " has a non-finite threshold or leaf value");
       const uint32_t self = base + static_cast<uint32_t>(i);
       if (left[i] == -1) {
         if (right[i] != -1) r.fail(at + ".right_children", "node " + std::to_string(i) + " has a right child but no left one");

@@ -426,6 +426,9 @@ TEST_CASE("boosted trees: malformed or unsupported models are psgkit::Errors nam
   m.trees[1].right = {-1, -1};
   CHECK(model_error(to_ubjson(m)).find("different lengths") != std::string::npos);
   m = tiny_model();
+  m.trees[0].condition[3] = std::numeric_limits<float>::infinity();
+  CHECK(model_error(to_ubjson(m)).find("non-finite") != std::string::npos);
+  m = tiny_model();
   m.num_feature = "2x";
   CHECK(model_error(to_ubjson(m)).find("not a number") != std::string::npos);
 }
