@@ -44,6 +44,7 @@ for h in "${harnesses[@]}"; do
   mkdir -p "$corpus" "$findings"
   dict=$here/csv.dict
   [[ $name == *edf* ]] && dict=$here/edf.dict
+  [[ $name == *model* ]] && dict=$here/ubj.dict
   mode=()
   (( keep_going )) && mode=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
   before=$(count_findings "$findings")

@@ -17,16 +17,21 @@ namespace {
 
 // A parsed UBJSON value. Typed arrays ([$type#count) stay in the file's bytes: a model is ~20 k
 // numbers in ~2 k such arrays, which is what makes this reader ~10× faster than a generic JSON DOM.
+struct Member;
 struct Value {
   char type = 'Z';  // the UBJSON marker: Z T F i U I l L d D C S, '[' (items), '$' (typed array), '{'
   int64_t integer = 0;
   double number = 0;
   std::string_view text;  // S, C
   std::vector<Value> items;
-  std::vector<std::pair<std::string_view, Value>> members;
+  std::vector<Member> members;  // objects (std::vector allows the incomplete type; std::pair would not)
   char element = 0;  // typed array: element marker, count, big-endian data
   size_t count = 0;
   const unsigned char* data = nullptr;
+};
+struct Member {
+  std::string_view key;
+  Value value;
 };
 
 size_t scalar_width(char type) {
@@ -168,7 +173,7 @@ class Parser {
         const double n = scalar_at(take(scalar_width(m)), m);
         if (n < 0) fail("negative key length");
         const std::string_view key = chars(static_cast<size_t>(n));
-        v.members.emplace_back(key, value(marker(), depth + 1));
+        v.members.push_back({key, value(marker(), depth + 1)});
       } else {
         v.items.push_back(value(m, depth + 1));
       }
@@ -189,8 +194,8 @@ class Reader {
 
   const Value* find(const Value& object, std::string_view key, const std::string& path) const {
     if (object.type != '{') fail(path, "not an object");
-    for (const auto& [k, v] : object.members)
-      if (k == key) return &v;
+    for (const Member& m : object.members)
+      if (m.key == key) return &m.value;
     return nullptr;
   }
   const Value& member(const Value& object, std::string_view key, const std::string& path) const {
