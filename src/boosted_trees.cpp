@@ -20,8 +20,7 @@ namespace {
 struct Member;
 struct Value {
   char type = 'Z';  // the UBJSON marker: Z T F i U I l L d D C S, '[' (items), '$' (typed array), '{'
-  int64_t integer = 0;
-  double number = 0;
+  double number = 0;  // numbers; integers are node indices and lengths, exact up to 2^53
   std::string_view text;  // S, C
   std::vector<Value> items;
   std::vector<Member> members;  // objects (std::vector allows the incomplete type; std::pair would not)
@@ -138,9 +137,7 @@ class Parser {
     }
     const size_t width = scalar_width(m);
     if (width == 0) fail(std::string("unknown or unsupported marker '") + m + "'");
-    const double x = scalar_at(take(width), m);
-    if (is_integer_type(m)) v.integer = static_cast<int64_t>(x);
-    v.number = x;
+    v.number = scalar_at(take(width), m);
     return v;
   }
 

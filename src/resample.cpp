@@ -163,7 +163,9 @@ template <class V, class T, int W>
       dot_group<V, T, W, kShare, true>({taps, taps, taps, taps}, {first, first + down, first + 2 * down, first + 3 * down},
                                        taps_per_phase, {&y[m + j], &y[m + j + up], &y[m + j + 2 * up], &y[m + j + 3 * up]});
     }
-    for (size_t j = static_cast<size_t>(up); j < block; ++j) advance();
+    // The block's other (kShare - 1)·up outputs were written above; `up` steps move t by up·down, which
+    // keeps the phase and moves the newest input by exactly `down`.
+    last += (kShare - 1) * down;
     m += block;
   }
   for (; m + 1 < y.size(); m += 2) {

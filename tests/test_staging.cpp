@@ -406,6 +406,8 @@ TEST_CASE("boosted trees: malformed or unsupported models are psgkit::Errors nam
   CHECK(model_error("X").find("unknown or unsupported marker") != std::string::npos);
   CHECK(model_error(std::string(100, '[')).find("nested deeper") != std::string::npos);
   CHECK(model_error("{}").find("learner: missing") != std::string::npos);
+  // fuzz_staging_model's finding: INT64_MAX as a value went through double back to int64 (UBSan).
+  CHECK(model_error(std::string("[[TL\x7f\xff\xff\xff\xff\xff\xff\xed", 12) + std::string(20, 'd')).find("UBJSON") == 0);
 
   TinyModel m = tiny_model();
   m.objective = "binary:logistic";
