@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <bit>
 #include <charconv>
-#include <type_traits>
 #include <cmath>
+#include <type_traits>
 #include <utility>
 
 #include "psgkit/error.hpp"
@@ -197,7 +197,7 @@ class Reader {
   }
   const Value& member(const Value& object, std::string_view key, const std::string& path) const {
     if (const Value* v = find(object, key, path)) return *v;
-    fail(path + "." + std::string(key), "missing");
+    fail(path.empty() ? std::string(key) : path + "." + std::string(key), "missing");
   }
   std::string text(const Value& v, const std::string& field) const {
     if (v.type != 'S' && v.type != 'C') fail(field, "not a string");

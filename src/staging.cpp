@@ -413,6 +413,8 @@ StagingModel StagingModel::load(const std::filesystem::path& file) {
     if (!id) throw Error(file.string(), "id", "unknown model id " + meta.at("id").dump());
     impl->id = *id;
     impl->spec.recipe = meta.at("recipe").get<std::string>();
+    if (impl->spec.recipe != kTimedomainRecipe && impl->spec.recipe != kBandpowerRecipe)
+      throw Error(file.string(), "recipe", "unknown feature recipe '" + impl->spec.recipe + "'");
     impl->spec.slots = meta.at("slots").get<std::vector<std::string>>();
     const auto& design = meta.at("design");
     impl->spec.raw = design.at("raw").get<bool>();
@@ -434,6 +436,21 @@ StagingModel StagingModel::load(const std::filesystem::path& file) {
       impl->hmm.prior[i] = hmm.at("prior").at(i).get<double>();
       for (int j = 0; j < kNumSleepStages; ++j) impl->hmm.transition[i][j] = hmm.at("transition").at(i).at(j).get<double>();
     }
+    // Checked here, where the file can be named, rather than as NaN posteriors later.
+    const auto& h = impl->hmm;
+    bool valid = std::isfinite(h.evidence_exponent) && std::isfinite(h.prior_exponent);
+    for (int i = 0; i < kNumSleepStages; ++i) {
+      valid = valid && h.prior[i] > 0 && std::isfinite(h.prior[i]);
+      double row = 0;
+      for (double a : h.transition[i]) {
+        valid = valid && a >= 0 && std::isfinite(a);
+        row += a;
+      }
+      valid = valid && row > 0;
+    }
+    if (!valid)
+      throw Error(file.string(), "hmm",
+                  "priors must be positive, transitions non-negative with a positive sum per row, exponents finite");
   } catch (const nlohmann::json::exception& e) {
     throw Error(file.string(), kMetaAttribute, std::string("bad staging metadata: ") + e.what());
   }

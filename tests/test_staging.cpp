@@ -435,6 +435,41 @@ TEST_CASE("boosted trees: malformed or unsupported models are psgkit::Errors nam
   CHECK(model_error(to_ubjson(m)).find("not a number") != std::string::npos);
 }
 
+TEST_CASE("a model whose psgkit metadata is wrong is refused naming the file and the field") {
+  // fuzz_staging_model's findings: an unknown recipe was refused without the file's name; bad HMM values
+  // were not refused at all. Edits of the same length keep the UBJSON string valid.
+  psgkit_test::TempDir dir("staging-metadata");
+  const std::string shipped = read_file(staging_model_dir() / staging_model_file_name(StagingModelId::Eeg1));
+  auto refused_field = [&](const std::string& from, const std::string& to) {
+    REQUIRE(from.size() == to.size());
+    std::string bytes = shipped;
+    const size_t at = bytes.find(from);
+    REQUIRE(at != std::string::npos);
+    bytes.replace(at, from.size(), to);
+    const auto path = dir / "edited.ubj";
+    write_file_atomic(path, bytes);
+    try {
+      (void)StagingModel::load(path);
+    } catch (const Error& e) {
+      CHECK(e.file() == path.string());
+      return e.field();
+    }
+    return std::string("no exception");
+  };
+  // The first number after `key`, and the same length negated (its last digit dropped for the sign).
+  auto negated = [&](const std::string& key) {
+    const size_t start = shipped.find(key) + key.size();
+    const size_t end = shipped.find_first_not_of("0123456789.e-", start);
+    const std::string number = shipped.substr(start, end - start);
+    return std::pair{key + number, key + "-" + number.substr(0, number.size() - 1)};
+  };
+  CHECK(refused_field("sleepedf-timedomain", "sleepedf-timedoMain") == "recipe");
+  const auto [prior, negative_prior] = negated("\"prior\":[");
+  CHECK(refused_field(prior, negative_prior) == "hmm");
+  const auto [transition, negative_transition] = negated("\"transition\":[[");
+  CHECK(refused_field(transition, negative_transition) == "hmm");
+}
+
 TEST_CASE("shipped models: psgkit's tree evaluation equals XGBoost's predictor bit for bit") {
   // The oracle is libxgboost's own predictor on the same design matrix. Rows: a synthetic table
   // with values over several decades (band powers at their scale in V²/Hz) and 4 % missing cells (the
