@@ -62,7 +62,8 @@ const Xgboost& xgboost() {
   static const Xgboost api = [] {
     void* library = ::dlopen(PSGKIT_XGBOOST_SONAME, RTLD_NOW | RTLD_LOCAL);
     if (!library)
-      throw Error(PSGKIT_XGBOOST_SONAME, "dlopen", std::string(::dlerror()) + " (training needs libxgboost-dev)");
+      throw Error(PSGKIT_XGBOOST_SONAME, "dlopen",
+                  std::string(::dlerror()) + " (training needs XGBoost: Debian package libxgboost0)");
     Xgboost loaded;
 #define PSGKIT_LOAD(name)                                                                        \
   loaded.name = reinterpret_cast<decltype(&::name)>(::dlsym(library, #name));                   \
