@@ -301,7 +301,7 @@ BoostedTrees BoostedTrees::from_ubjson(std::string_view bytes, const std::string
       }
 
     const uint32_t base = static_cast<uint32_t>(model.nodes_.size());
-    std::vector<int> depth(n, -1);
+    std::vector<int> depth(n, -1);  // -1: no parent (yet)
     depth[0] = 0;
     int tree_depth = 0;
     for (size_t i = 0; i < n; ++i) {
@@ -317,12 +317,16 @@ BoostedTrees BoostedTrees::from_ubjson(std::string_view bytes, const std::string
         tree_depth = std::max(tree_depth, depth[i]);
         continue;
       }
-      // Children after their parent (as XGBoost numbers them) make every path finite.
+      // Children after their parent (as XGBoost numbers them) make every path finite, and one parent per
+      // node (a tree, not a graph) gives every node one depth, so `depth` steps reach a leaf from the root.
       for (double child : {left[i], right[i]})
         if (!(child > static_cast<double>(i) && child < static_cast<double>(n)))
           r.fail(at + ".left_children", "node " + std::to_string(i) + " has a child index that does not point forward");
       const auto l = static_cast<size_t>(left[i]), rr = static_cast<size_t>(right[i]);
-      if (depth[i] >= 0) depth[l] = depth[rr] = depth[i] + 1;
+      for (size_t child : {l, rr}) {
+        if (depth[child] >= 0 || l == rr) r.fail(at + ".left_children", "node " + std::to_string(child) + " has two parents");
+        depth[child] = depth[i] + 1;
+      }
       node.feature = features[i] | (default_left[i] != 0 ? 1u << 31 : 0u);
       node.child[0] = base + static_cast<uint32_t>(l);
       node.child[1] = base + static_cast<uint32_t>(rr);

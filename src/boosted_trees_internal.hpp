@@ -18,8 +18,8 @@ class BoostedTrees {
  public:
   // Parses `bytes`, the content of `file` (which names every error). Throws psgkit::Error(file, field,
   // what) for anything else than such a model: bad UBJSON, missing fields, another objective or booster,
-  // categorical splits, child indices that do not point forward, split features out of range,
-  // non-finite thresholds or leaf values.
+  // categorical splits, child indices that do not point forward, nodes with two parents, split
+  // features out of range, non-finite thresholds or leaf values.
   static BoostedTrees from_ubjson(std::string_view bytes, const std::string& file);
 
   size_t n_features() const { return n_features_; }

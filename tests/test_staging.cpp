@@ -419,6 +419,10 @@ TEST_CASE("boosted trees: malformed or unsupported models are psgkit::Errors nam
   m.trees[0].left[2] = 1;  // a cycle back to an earlier node
   CHECK(model_error(to_ubjson(m)).find("does not point forward") != std::string::npos);
   m = tiny_model();
+  m.trees[0].left[1] = 3;  // leaf 1 becomes a second parent of nodes 3 and 4: a graph, not a tree
+  m.trees[0].right[1] = 4;
+  CHECK(model_error(to_ubjson(m)).find("node 3 has two parents") != std::string::npos);
+  m = tiny_model();
   m.trees[0].split_index[2] = 2;  // only features 0 and 1 exist
   CHECK(model_error(to_ubjson(m)).find("split_indices") != std::string::npos);
   m = tiny_model();
