@@ -113,12 +113,13 @@ class Parser {
     while (m == 'N');
     return m;
   }
-  // A length or count: an integer value with its own marker, not negative.
-  size_t length() {
-    const char m = marker();
-    if (!is_integer_type(m)) fail(std::string("expected an integer length, found marker '") + m + "'");
+  // A length or count after its marker m: an integer, not negative. `key`: an object key's length (keys
+  // carry no 'S' marker, so m is where the key starts).
+  size_t length(char m, bool key = false) {
+    if (!is_integer_type(m))
+      fail(std::string(key ? "expected an object key" : "expected an integer length") + ", found marker '" + m + "'");
     const double n = scalar_at(take(scalar_width(m)), m);
-    if (n < 0) fail("negative length");
+    if (n < 0) fail(key ? "negative key length" : "negative length");
     return static_cast<size_t>(n);
   }
   std::string_view chars(size_t n) { return {reinterpret_cast<const char*>(take(n)), n}; }
@@ -129,7 +130,7 @@ class Parser {
     v.type = m;
     switch (m) {
       case 'Z': case 'T': case 'F': return v;
-      case 'S': v.text = chars(length()); return v;
+      case 'S': v.text = chars(length(marker())); return v;
       case 'C': v.text = chars(1); return v;
       case '[': container(v, depth, ']'); return v;
       case '{': container(v, depth, '}'); return v;
@@ -150,7 +151,7 @@ class Parser {
       v.element = static_cast<char>(*take(1));
       if (scalar_width(v.element) == 0 || v.element == 'C') fail(std::string("unsupported typed-array element '") + v.element + "'");
       if (marker() != '#') fail("typed array without a count");
-      v.count = length();
+      v.count = length(marker());
       if (v.count > static_cast<size_t>(end_ - p_) / scalar_width(v.element)) fail("typed array longer than the file");
       v.data = take(v.count * scalar_width(v.element));
       return;
@@ -158,18 +159,14 @@ class Parser {
     const bool counted = m == '#';
     size_t count = 0;
     if (counted) {
-      count = length();
+      count = length(marker());
       if (count > static_cast<size_t>(end_ - p_)) fail("container longer than the file");
     }
     for (size_t i = 0; !counted || i < count; ++i) {
       if (counted || i > 0) m = marker();  // uncounted: the first marker is already read
       if (!counted && m == close) return;
       if (object) {
-        // Keys carry no 'S' marker: m is already the key length's.
-        if (!is_integer_type(m)) fail(std::string("expected an object key, found marker '") + m + "'");
-        const double n = scalar_at(take(scalar_width(m)), m);
-        if (n < 0) fail("negative key length");
-        const std::string_view key = chars(static_cast<size_t>(n));
+        const std::string_view key = chars(length(m, true));
         v.members.push_back({key, value(marker(), depth + 1)});
       } else {
         v.items.push_back(value(m, depth + 1));

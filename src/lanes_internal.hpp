@@ -22,7 +22,6 @@ using v8d = double __attribute__((vector_size(64)));
 using v8l = long long __attribute__((vector_size(64)));
 using v8i = int __attribute__((vector_size(32)));
 using v8f = float __attribute__((vector_size(32)));
-using v16f = float __attribute__((vector_size(64)));
 using v8s = short __attribute__((vector_size(16)));
 template <int W>
 struct LaneTypes {
@@ -78,16 +77,9 @@ struct Lanes {
 [[gnu::always_inline]] inline float sum_lanes(v8f v) {
   return sum_lanes(__builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7));
 }
-[[gnu::always_inline]] inline float sum_lanes(v16f v) {
-  return sum_lanes(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
-                   __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15));
-}
 [[gnu::always_inline]] inline double sum_lanes(v4d v) {
   const auto h = __builtin_shufflevector(v, v, 0, 1) + __builtin_shufflevector(v, v, 2, 3);
   return h[0] + h[1];
-}
-[[gnu::always_inline]] inline double sum_lanes(v8d v) {
-  return sum_lanes(__builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7));
 }
 
 // sum_lanes of four vectors at once: out[r] = sum_lanes(a_r) bit for bit (the same half-vector adds
@@ -95,17 +87,10 @@ struct Lanes {
 template <class V>
 [[gnu::always_inline]] inline auto sum_lanes4(V a0, V a1, V a2, V a3) {
   constexpr int W = sizeof(V) / sizeof(a0[0]);
-  static_assert(W == 4 || W == 8 || W == 16);
+  static_assert(W == 4 || W == 8);
   // t: 16 lanes, four per vector, each four holding that vector's sum_lanes tree at width 4.
   const auto t = [&] {
-    if constexpr (W == 16) {
-      const auto s01 = __builtin_shufflevector(a0, a1, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
-                       __builtin_shufflevector(a0, a1, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
-      const auto s23 = __builtin_shufflevector(a2, a3, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
-                       __builtin_shufflevector(a2, a3, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
-      return __builtin_shufflevector(s01, s23, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27) +
-             __builtin_shufflevector(s01, s23, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
-    } else if constexpr (W == 8) {
+    if constexpr (W == 8) {
       const auto s01 = __builtin_shufflevector(a0, a1, 0, 1, 2, 3, 8, 9, 10, 11) +
                        __builtin_shufflevector(a0, a1, 4, 5, 6, 7, 12, 13, 14, 15);
       const auto s23 = __builtin_shufflevector(a2, a3, 0, 1, 2, 3, 8, 9, 10, 11) +

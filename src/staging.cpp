@@ -387,7 +387,6 @@ struct StagingModel::Impl {
   DesignSpec spec;
   std::vector<std::string> channel_features;
   StagingHmm hmm;
-  size_t n_features = 0;
   detail::BoostedTrees trees;
 };
 
@@ -422,10 +421,10 @@ StagingModel StagingModel::load(const std::filesystem::path& file) {
     impl->spec.past = design.at("past").get<bool>();
     impl->spec.centered_sd = design.at("centered_sd").get<bool>();
     impl->channel_features = staging_detail::channel_features(impl->spec.recipe);
-    impl->n_features = design_feature_names(impl->spec).size();
-    if (meta.at("n_features").get<size_t>() != impl->n_features || impl->trees.n_features() != impl->n_features ||
+    const size_t n_features = design_feature_names(impl->spec).size();
+    if (meta.at("n_features").get<size_t>() != n_features || impl->trees.n_features() != n_features ||
         impl->trees.n_classes() != kNumSleepStages)
-      throw Error(file.string(), "n_features", "design has " + std::to_string(impl->n_features) + " columns, model expects " +
+      throw Error(file.string(), "n_features", "design has " + std::to_string(n_features) + " columns, model expects " +
                                                    meta.at("n_features").dump() + " (trees: " +
                                                    std::to_string(impl->trees.n_features()) + " features, " +
                                                    std::to_string(impl->trees.n_classes()) + " classes)");
