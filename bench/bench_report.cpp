@@ -1,16 +1,24 @@
 // psgkit_bench_report: times whole processes and turns the benchmark JSON into results.md.
 //
-//   psgkit_bench_report time --name NAME --runs N --out FILE.json [--bound-from BENCHMARK] -- CMD ARGS...
+//   psgkit_bench_report time --name NAME --runs N --out FILE.json [--bound-from BENCHMARK] [--note TEXT]
+//                            [--cold FILE] -- CMD ARGS...
 //     runs CMD N times (posix_spawn, stdout to /dev/null, stderr kept) after one untimed warm-up run and
 //     records per run the wall time (steady clock around spawn + wait4), the child's user and sys CPU
 //     time, ru_maxrss and minor page faults.
 //     A failing run (non-zero exit) fails the command. --bound-from names the in-process benchmark
 //     whose bound_bytes and epochs this process handles (for the ratio to the bound and epochs/s).
+//     --note is shown beside the command in the table. --cold FILE: no warm-up; FILE is evicted from
+//     the page cache before every run (see evict).
+//   psgkit_bench_report evict FILE
+//     writes FILE's dirty pages back and drops its pages from the page cache (posix_fadvise
+//     DONTNEED, no privileges needed); fails if any page is still cached afterwards (mincore).
 //   psgkit_bench_report table --dir DIR --out FILE.md [--yasa-stage-s S]
 //     reads every DIR/*.json in name order: Google Benchmark files (--benchmark_out) and `time` files,
 //     and writes the markdown table plus the targets of the issue (measured, met or not).
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -67,6 +75,33 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+// ---- evict ----
+
+// How a file sits in the page cache decides what mapping it costs: a file written in 4-KB pieces (EDFlib's
+// stdio writer) is cached in 4-KB pages, one read from disk in large folios that map 10-40x faster.
+// Evicting the night and letting psgkit read it gives the state of a recording read from disk.
+void evict(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(path.string() + ": cannot open: " + std::strerror(errno));
+  struct stat st {};
+  bool ok = ::fstat(fd, &st) == 0 && ::fdatasync(fd) == 0 && ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0;
+  size_t cached = 0, pages = 0;
+  if (ok && st.st_size > 0) {
+    void* map = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
+    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    pages = (static_cast<size_t>(st.st_size) + page - 1) / page;
+    std::vector<unsigned char> resident(pages);
+    ok = map != MAP_FAILED && ::mincore(map, static_cast<size_t>(st.st_size), resident.data()) == 0;
+    for (unsigned char r : resident) cached += r & 1;
+    if (map != MAP_FAILED) ::munmap(map, static_cast<size_t>(st.st_size));
+  }
+  ::close(fd);
+  if (!ok) fail(path.string() + ": cannot evict from the page cache: " + std::strerror(errno));
+  if (cached > 0)
+    fail(path.string() + ": " + std::to_string(cached) + " of " + std::to_string(pages) +
+         " pages still cached after eviction (another process holds them?)");
+}
+
 // ---- time ----
 
 // 1-minute load average (/proc/loadavg), NaN if unreadable: the machine is shared, so it goes with every timing.
@@ -115,7 +150,7 @@ RunResult run_once(const std::vector<std::string>& command) {
 }
 
 int cmd_time(const std::vector<std::string>& args) {
-  std::string name, out, bound_from;
+  std::string name, out, bound_from, note, cold;
   int runs = 5;
   std::vector<std::string> command;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -134,6 +169,10 @@ int cmd_time(const std::vector<std::string>& args) {
       out = value();
     } else if (args[i] == "--bound-from") {
       bound_from = value();
+    } else if (args[i] == "--note") {
+      note = value();
+    } else if (args[i] == "--cold") {
+      cold = value();
     } else {
       fail("time: unknown argument " + args[i]);
     }
@@ -141,10 +180,11 @@ int cmd_time(const std::vector<std::string>& args) {
   if (name.empty() || out.empty() || command.empty() || runs < 1)
     fail("usage: psgkit_bench_report time --name NAME --runs N --out FILE.json [--bound-from BM] -- CMD ARGS...");
   const double load_before = load_average();
-  run_once(command);  // warm-up: page cache, dynamic loader
+  if (cold.empty()) run_once(command);  // warm-up: page cache, dynamic loader
   json wall = json::array(), rss = json::array(), user = json::array(), sys = json::array(), faults = json::array();
   std::vector<double> wall_s, rss_mib, cpu_s;
   for (int r = 0; r < runs; ++r) {
+    if (!cold.empty()) evict(cold);
     const RunResult result = run_once(command);
     wall.push_back(result.wall_s);
     rss.push_back(result.max_rss_mib);
@@ -169,6 +209,8 @@ int cmd_time(const std::vector<std::string>& args) {
               {"max_rss_mib_max", *std::max_element(rss_mib.begin(), rss_mib.end())},
               {"load_average_1min", load_before}};
   if (!bound_from.empty()) doc["bound_from"] = bound_from;
+  if (!note.empty()) doc["note"] = note;
+  if (!cold.empty()) doc["cold"] = cold;
   write_text(out, doc.dump(1) + "\n");
   std::cout << name << ": median " << median(wall_s) * 1e3 << " ms, min "
             << *std::min_element(wall_s.begin(), wall_s.end()) * 1e3 << " ms, max RSS "
@@ -375,7 +417,10 @@ int cmd_table(const std::vector<std::string>& args) {
   if (!processes.empty()) {
     md << "\n## Whole processes\n\n";
     md << "Each command run N times after one warm-up run (posix_spawn + wait4, stdout to /dev/null): wall time, "
-          "CPU time (user + sys) and the child's ru_maxrss.\n\n";
+          "CPU time (user + sys) and the child's ru_maxrss. *Cold*: no warm-up, the night evicted from the page cache "
+          "before every run. The night sits in the page cache as a file read from disk (evicted after `psgkit "
+          "simulate` wrote it, then read by the cold runs), except in the *as written* row: EDFlib writes in "
+          "4-KB pieces, which the page cache keeps as 4-KB pages that cost every run ≈ 10–15 ms more to map.\n\n";
     md << "| Command | Runs | Wall median | Wall min | CPU median | Max RSS (MiB) | Epochs/s (wall) | × bound (CPU) | Load |\n";
     md << "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     for (const auto& p : processes) {
@@ -394,7 +439,8 @@ int cmd_table(const std::vector<std::string>& args) {
           ratio = cpu / bound_time(from->bound_bytes);
         }
       }
-      md << "| `" << command << "` | " << p.at("runs").get<int>() << " | " << time_text(med) << " | "
+      const std::string note = p.contains("note") ? p["note"].get<std::string>() : "";
+      md << "| `" << command << "`" << (note.empty() ? "" : " ") << note << " | " << p.at("runs").get<int>() << " | " << time_text(med) << " | "
          << time_text(p.at("min_wall_s").get<double>()) << " | " << time_text(cpu) << " | "
          << fmt(p.at("max_rss_mib_max").get<double>(), 1) << " | " << sig3(epochs_per_s) << " | " << sig3(ratio) << " | "
          << fmt(number(p, "load_average_1min"), 1) << " |\n";
@@ -448,7 +494,11 @@ int main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 1, argv + argc);
     if (!args.empty() && args[0] == "time") return cmd_time({args.begin() + 1, args.end()});
     if (!args.empty() && args[0] == "table") return cmd_table({args.begin() + 1, args.end()});
-    std::cerr << "usage: psgkit_bench_report time ... | table ... (see bench/bench_report.cpp)\n";
+    if (args.size() == 2 && args[0] == "evict") {
+      evict(args[1]);
+      return 0;
+    }
+    std::cerr << "usage: psgkit_bench_report time ... | table ... | evict FILE (see bench/bench_report.cpp)\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "psgkit_bench_report: error: " << e.what() << "\n";

@@ -32,6 +32,9 @@ MappedFile::MappedFile(const std::filesystem::path& path) {
   ::close(fd);
   if (p == MAP_FAILED) throw Error(path.string(), "", std::string("cannot map file: ") + std::strerror(errno));
   data_ = static_cast<const uint8_t*>(p);
+  // Where the file is not cached yet, this lets the kernel read it into huge pages, which later
+  // mappings of it set up in a fraction of the time small pages take.
+  ::madvise(p, size_, MADV_HUGEPAGE);
 }
 
 MappedFile::MappedFile(MappedFile&& other) noexcept : data_(other.data_), size_(other.size_) {
