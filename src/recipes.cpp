@@ -99,6 +99,10 @@ struct TimedomainSums {
 };
 
 using detail::Lanes;
+using detail::v4f;
+using detail::v4i;
+using detail::v8f;
+using detail::v8i;
 
 // Σ |x[i+K] - x[i]| over i in [0, n-K), bucketed by i mod K (= Higuchi's offset m). The vector
 // accumulators span a multiple of K samples, so every lane belongs to one fixed bucket.
@@ -153,6 +157,34 @@ template <int W>
   return index;
 }
 
+// Packed keys 64·bin₁₀ + bin₆₀ of kKeyChunk samples from a float guess, for when the bins are derived (see
+// timedomain_sums). u = (v - lo)·60/(hi - lo) in float is within 2⁻¹⁹ of its real value, and every edge
+// numpy computes is within `edge_error_bins` of its ideal place, so where u is at least `eps` (their sum
+// with slack) away from an integer, floor(u) is exactly the number of inner edges <= v; likewise u/6 for
+// 10 bins. Returns false when some sample is that close to an edge (or is lo or hi itself): the caller
+// then uses the exact guess-and-correct index for the chunk.
+constexpr size_t kKeyChunk = 64;
+template <int W>
+[[gnu::always_inline]] inline bool float_guess_keys(const double* x, double lo, double norm60, float eps, int32_t* keys) {
+  using V = Lanes<W>;
+  const v8f half = v8f{} + 0.5f, limit = v8f{} + (0.5f - eps), sixth = v8f{} + (1.0f / 6.0f);
+  const v8i magnitude = v8i{} + 0x7fffffff;
+  v8i near = {};
+  auto distance_from_half = [&](v8f f) { return reinterpret_cast<v8f>(reinterpret_cast<v8i>(f - half) & magnitude); };
+  for (size_t i = 0; i < kKeyChunk; i += 2 * W) {
+    const v4f u0 = __builtin_convertvector((V::load(x + i) - lo) * norm60, v4f);
+    const v4f u1 = __builtin_convertvector((V::load(x + i + W) - lo) * norm60, v4f);
+    const v8f u60 = __builtin_shufflevector(u0, u1, 0, 1, 2, 3, 4, 5, 6, 7), u10 = u60 * sixth;
+    const v8i bin60 = __builtin_convertvector(u60, v8i), bin10 = __builtin_convertvector(u10, v8i);
+    near |= (distance_from_half(u60 - __builtin_convertvector(bin60, v8f)) > limit) |
+            (distance_from_half(u10 - __builtin_convertvector(bin10, v8f)) > limit);
+    const v8i key = (bin10 << 6) + bin60;
+    std::memcpy(keys + i, &key, sizeof(key));
+  }
+  const v4i folded = __builtin_shufflevector(near, near, 0, 1, 2, 3) | __builtin_shufflevector(near, near, 4, 5, 6, 7);
+  return (folded[0] | folded[1] | folded[2] | folded[3]) == 0;
+}
+
 template <int W>
 [[gnu::always_inline]] inline void timedomain_sums(std::span<const double> xs, const detail::SampleMoments& moments,
                                                    TimedomainSums& s, std::vector<int32_t>& bin_index) {
@@ -184,20 +216,31 @@ template <int W>
   bin_index.resize(2 * n);
   int32_t* packed[2] = {bin_index.data(), bin_index.data() + n};  // [0]: 10 and 60 bins, [1]: 5 and 30
   const int n_packed = derive ? 1 : 2;
+  // Edges are off their ideal places by at most ~5·max(|lo|, |hi|)·2⁻⁵³ (README's linspace rounding), in
+  // 60-bin units; the float guess adds 2⁻¹⁹. Both doubled, plus slack.
+  const double edge_error_bins = 5.0 * std::max(std::abs(lo), std::abs(hi)) * 0x1p-53 * norm[3];
+  const float eps = static_cast<float>(2.0 * edge_error_bins + 0x1p-16);
   for (int p = 0; p < n_packed; ++p) {
     const int coarse = p == 0 ? 1 : 0, fine = p == 0 ? 3 : 2;  // indices into kHistogramBins
+    auto exact_keys = [&](size_t i, size_t end) __attribute__((always_inline)) {
+      for (; i + W <= end; i += W) {
+        const D v = V::load(x + i);
+        const D key = histogram_index<W>(v, lo, norm[coarse], step[coarse], kHistogramBins[coarse]) * 64.0 +
+                      histogram_index<W>(v, lo, norm[fine], step[fine], kHistogramBins[fine]);
+        const auto keys = __builtin_convertvector(key, typename V::I);
+        std::memcpy(packed[p] + i, &keys, sizeof(keys));
+      }
+      for (; i < end; ++i)
+        packed[p][i] = static_cast<int32_t>(
+            histogram_index(x[i], lo, norm[coarse], step[coarse], kHistogramBins[coarse]) * 64 +
+            histogram_index(x[i], lo, norm[fine], step[fine], kHistogramBins[fine]));
+    };
     size_t i = 0;
-    for (; i + W <= n; i += W) {
-      const D v = V::load(x + i);
-      const D key = histogram_index<W>(v, lo, norm[coarse], step[coarse], kHistogramBins[coarse]) * 64.0 +
-                    histogram_index<W>(v, lo, norm[fine], step[fine], kHistogramBins[fine]);
-      const auto keys = __builtin_convertvector(key, typename V::I);
-      std::memcpy(packed[p] + i, &keys, sizeof(keys));
-    }
-    for (; i < n; ++i)
-      packed[p][i] = static_cast<int32_t>(
-          histogram_index(x[i], lo, norm[coarse], step[coarse], kHistogramBins[coarse]) * 64 +
-          histogram_index(x[i], lo, norm[fine], step[fine], kHistogramBins[fine]));
+    if constexpr (W == 4)  // two 4-lane double vectors make one 8-lane float vector
+      if (derive && eps < 0.01f)
+        for (; i + kKeyChunk <= n; i += kKeyChunk)
+          if (!float_guess_keys<W>(x + i, lo, norm[3], eps, packed[p] + i)) exact_keys(i, i + kKeyChunk);
+    exact_keys(i, n);
     // One count per packed key: one increment per sample, and the two histograms are the key counts'
     // row and column sums. Two count arrays for even and odd samples: consecutive samples often share
     // a key, and separate arrays keep the increments from waiting on each other.

@@ -152,6 +152,64 @@ TEST_CASE("histogram entropy follows numpy's edge rule: values on inner edges go
   CHECK(out[4] == 2 * 272.0 + 1);  // zero crossings: 0 → positive at every wrap, positive → 0 once per cycle
 }
 
+TEST_CASE("histogram entropies are exact for values next to every bin edge, also on a large offset") {
+  // numpy's rule counted directly: edges as numpy.linspace, the bin is the number of inner edges <= v.
+  auto numpy_entropy = [](const std::vector<double>& x, int bins) {
+    const auto [mn, mx] = std::minmax_element(x.begin(), x.end());
+    const double lo = *mn, step = (*mx - lo) / bins;
+    std::vector<double> counts(static_cast<size_t>(bins));
+    for (double v : x) {
+      int bin = 0;
+      for (int j = 1; j < bins; ++j) bin += v >= static_cast<double>(j) * step + lo;
+      ++counts[static_cast<size_t>(bin)];
+    }
+    double h = 0;
+    for (double c : counts)
+      if (c > 0) h -= c / static_cast<double>(x.size()) * std::log2(c / static_cast<double>(x.size()));
+    return h;
+  };
+  std::mt19937 rng(11);
+  // (lo, range): the last has max/range = 1e8, where numpy's edges sit ~3e-6 bins off their ideal places.
+  for (const auto& [lo, range] : {std::pair{0.0, 100.0}, std::pair{-3017.25, 7.3}, std::pair{1e6, 1e-2}}) {
+    CAPTURE(lo);
+    const double hi = lo + range;
+    std::vector<double> probes;  // on, a few ulps from, and 1e-7 to 1e-3 bins from every 10- and 60-bin edge
+    for (int bins : {10, 60}) {
+      const double step = (hi - lo) / bins;
+      for (int j = 1; j < bins; ++j) {
+        const double edge = static_cast<double>(j) * step + lo;
+        probes.push_back(edge);
+        double below = edge, above = edge;
+        for (int ulps = 1; ulps <= 3; ++ulps) {
+          probes.push_back(below = std::nextafter(below, -INFINITY));
+          probes.push_back(above = std::nextafter(above, INFINITY));
+        }
+        for (double bin_fraction : {1e-7, 1e-6, 1e-5, 1e-4, 1e-3}) {
+          probes.push_back(std::clamp(edge - bin_fraction * step, lo, hi));
+          probes.push_back(std::clamp(edge + bin_fraction * step, lo, hi));
+        }
+      }
+    }
+    // One probe per 64 samples among uniform values, so that one probe is all a block of samples has
+    // near an edge (blocks with a sample close to an edge are binned by the exact rule as a whole).
+    std::uniform_real_distribution<double> uniform(lo, hi);
+    for (size_t first = 0; first < probes.size(); first += 45) {
+      std::vector<double> x(kSleepEdfEpochSamples);
+      for (double& v : x) v = uniform(rng);
+      x[0] = lo;
+      x[1] = hi;
+      for (size_t k = 0; k < 45 && first + k < probes.size(); ++k) x[64 * (k + 1) + 32] = probes[first + k];
+      std::vector<double> out(recipe_feature_names(Recipe::SleepEdfTimedomain).size());
+      recipe_epoch_features(Recipe::SleepEdfTimedomain, x, out);
+      const int bins[4] = {5, 10, 30, 60};
+      for (int h = 0; h < 4; ++h) {
+        CAPTURE(bins[h]);
+        CHECK(out[9 + static_cast<size_t>(h)] == doctest::Approx(numpy_entropy(x, bins[h])).epsilon(1e-13));
+      }
+    }
+  }
+}
+
 TEST_CASE("timedomain IQR equals numpy's percentile difference, also when a quartile straddles two histogram bins") {
   // numpy.percentile(x, 75) - numpy.percentile(x, 25) from the sorted epoch (linear method).
   auto numpy_iqr = [](std::vector<double> v) {
