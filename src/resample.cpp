@@ -50,6 +50,13 @@ double bessel_i0(double x) {
   return sum;
 }
 
+// Window starts aligned to kStartAlignment samples (a 32-byte vector of floats): when `down` is a multiple
+// of it, every output of a phase has its newest input at the same offset modulo kStartAlignment, so each
+// phase's tap row can be shifted once (into its leading zeros) to start its window on an aligned sample.
+// Neighbouring outputs then often share a window start and, in the kernel, every input load.
+constexpr int64_t kStartAlignment = 8;
+bool aligned_starts(int64_t up, int64_t down) { return up != down && down % kStartAlignment == 0; }
+
 double kaiser_beta(double attenuation_db) {
   if (attenuation_db > 50) return 0.1102 * (attenuation_db - 8.7);
   if (attenuation_db >= 21) return 0.5842 * std::pow(attenuation_db - 21, 0.4) + 0.07886 * (attenuation_db - 21);
@@ -69,41 +76,48 @@ T extended(std::span<const T> window, int64_t window_first, int64_t n, int64_t i
   return at(i);
 }
 
-// R dot products of n taps (n a multiple of W: the bank is padded) with R inputs; kSharedTaps: one tap
-// row for all R (outputs `up` apart share a phase), so each tap vector is loaded once — the kernel is
-// bound by loads. Two accumulators per output hide the add latency; the lanes are summed as a tree.
-// Always inlined so that each target-specific function below compiles it for its instruction set.
-template <class V, class T, int W, int R, bool kSharedTaps>
-[[gnu::always_inline]] inline void dot_group(const T* const (&taps)[R], const T* const (&inputs)[R], size_t n, T* const (&out)[R]) {
-  V acc[R][2];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = V{};
+// G·P dot products of n taps (n a multiple of W: the bank is padded): G tap rows (outputs whose windows
+// start at the same sample, see aligned_starts) times P input windows `down` apart (the same outputs
+// `up` later). Each tap vector and each input vector is loaded once for all the products it enters,
+// since the kernel is bound by loads: G = 3, P = 4 loads 7 vectors per 12 multiply-adds and holds its 12
+// accumulators, 3 taps and an input in AVX2's 16 registers. An output's arithmetic (one accumulator,
+// taps in order, lanes summed as a tree) is the same in every shape, so it has the same bits whichever
+// path computes it. Always inlined so that each target-specific function below compiles it for its
+// instruction set.
+template <class V, class T, int W, int G, int P>
+[[gnu::always_inline]] inline void dot_block(const T* const (&taps)[G], const T* in, int64_t down, size_t n,
+                                             T* const (&out)[G], int64_t up) {
+  V acc[G][P];
+#pragma GCC unroll 16
+  for (int g = 0; g < G; ++g)
+#pragma GCC unroll 4
+    for (int p = 0; p < P; ++p) acc[g][p] = V{};
   auto load = [](const T* p) {
     V v;
     std::memcpy(&v, p, sizeof(V));
     return v;
   };
-  size_t i = 0;
-  for (; i + 2 * W <= n; i += 2 * W) {
-#pragma GCC unroll 2
-    for (int j = 0; j < 2; ++j) {
-      const V shared = load(taps[0] + i + j * W);
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) acc[r][j] += (kSharedTaps ? shared : load(taps[r] + i + j * W)) * load(inputs[r] + i + j * W);
+  for (size_t i = 0; i < n; i += W) {
+    V t[G];
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) t[g] = load(taps[g] + i);
+#pragma GCC unroll 4
+    for (int p = 0; p < P; ++p) {
+      const V x = load(in + p * down + static_cast<int64_t>(i));
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) acc[g][p] += t[g] * x;
     }
   }
-  for (; i < n; i += W) {
-    const V shared = load(taps[0] + i);
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) acc[r][0] += (kSharedTaps ? shared : load(taps[r] + i)) * load(inputs[r] + i);
-  }
-  if constexpr (R == 4) {
-    const auto sums = detail::sum_lanes4(acc[0][0] + acc[0][1], acc[1][0] + acc[1][1], acc[2][0] + acc[2][1], acc[3][0] + acc[3][1]);
 #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) *out[r] = sums[r];
-  } else {
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) *out[r] = detail::sum_lanes(acc[r][0] + acc[r][1]);
+  for (int g = 0; g < G; ++g) {
+    if constexpr (P == 4) {
+      const auto sums = detail::sum_lanes4(acc[g][0], acc[g][1], acc[g][2], acc[g][3]);
+#pragma GCC unroll 4
+      for (int p = 0; p < P; ++p) out[g][p * up] = sums[p];
+    } else {
+#pragma GCC unroll 4
+      for (int p = 0; p < P; ++p) out[g][p * up] = detail::sum_lanes(acc[g][p]);
+    }
   }
 }
 
@@ -138,56 +152,65 @@ template <class V, class T, int W>
       ++last;
     }
   };
+  // The first input of the output's window: with aligned starts, its phase's tap row is shifted to the
+  // next multiple of kStartAlignment (see Resampler::Resampler).
+  const bool aligned = aligned_starts(up, down);
+  auto start = [&] {
+    const int64_t first = last - k + 1;
+    return aligned ? first + ((-first) & (kStartAlignment - 1)) : first;
+  };
   // Inlined by force: compiled out of line (as an instrumented sanitizer build did) it is built for the
   // baseline target, without FMA, and the edge outputs' last bits then depend on the block boundaries.
   auto single = [&](size_t m) __attribute__((always_inline)) {
-    const int64_t first = last - k + 1;
+    const int64_t first = start();
     const T* taps = bank + static_cast<size_t>(phase) * taps_per_phase;
-    if (first < 0 || last >= n)
+    if (first < 0 || first + k > n)
       for (int64_t r = 0; r < k; ++r) edge[static_cast<size_t>(r)] = extended(b.window, b.window_first, n, first + r);
-    const T* in = first >= 0 && last < n ? input(first) : edge.data();
-    dot_group<V, T, W, 1, true>({taps}, {in}, taps_per_phase, {&y[m]});
+    const T* in = first >= 0 && first + k <= n ? input(first) : edge.data();
+    dot_block<V, T, W, 1, 1>({taps}, in, down, taps_per_phase, {&y[m]}, up);
   };
   size_t m = 0;
-  // Leading edge one by one, then the interior in blocks of kShare·up outputs (outputs j, j + up, ...
-  // share a phase), then in pairs, then the trailing edge.
-  constexpr int kShare = 4;
+  // Leading edge one by one; then blocks of kPeriods·up outputs: one period of `up` outputs in groups
+  // whose windows start at the same sample, each group with the same outputs 1..kPeriods-1 periods later
+  // (`up` outputs later the phase is the same and the window `down` samples on); then the trailing edge.
+  constexpr int kPeriods = 4, kMaxGroup = 3;
   for (; m < y.size() && last - k + 1 < 0; ++m, advance()) single(m);
-  const size_t block = kShare * static_cast<size_t>(up);
-  // Within a block the newest input index grows by at most `down` per `up` outputs, so
-  // last + kShare·down < n keeps every input of the block inside the signal.
-  while (m + block <= y.size() && last + kShare * down < n) {
-    for (size_t j = 0; j < static_cast<size_t>(up); ++j, advance()) {
-      const T* taps = bank + static_cast<size_t>(phase) * taps_per_phase;
-      const T* first = input(last - k + 1);
-      dot_group<V, T, W, kShare, true>({taps, taps, taps, taps}, {first, first + down, first + 2 * down, first + 3 * down},
-                                       taps_per_phase, {&y[m + j], &y[m + j + up], &y[m + j + 2 * up], &y[m + j + 3 * up]});
+  const size_t block = kPeriods * static_cast<size_t>(up);
+  // Windows never start before last - k + 1, and end at most kStartAlignment - 1 past the newest input,
+  // which grows by `down` per `up` outputs: so this keeps every window of the block inside the signal.
+  while (m + block <= y.size() && last + kPeriods * down + kStartAlignment - 1 < n) {
+    for (size_t j = 0; j < static_cast<size_t>(up);) {
+      const int64_t first = start();
+      const T* taps[kMaxGroup];
+      T* out[kMaxGroup];
+      int group = 0;
+      do {
+        taps[group] = bank + static_cast<size_t>(phase) * taps_per_phase;
+        out[group] = &y[m + j + static_cast<size_t>(group)];
+        ++group;
+        advance();
+      } while (group < kMaxGroup && j + static_cast<size_t>(group) < static_cast<size_t>(up) && start() == first);
+      const T* in = input(first);
+      switch (group) {
+        case 1: dot_block<V, T, W, 1, kPeriods>({taps[0]}, in, down, taps_per_phase, {out[0]}, up); break;
+        case 2: dot_block<V, T, W, 2, kPeriods>({taps[0], taps[1]}, in, down, taps_per_phase, {out[0], out[1]}, up); break;
+        default:
+          dot_block<V, T, W, 3, kPeriods>({taps[0], taps[1], taps[2]}, in, down, taps_per_phase, {out[0], out[1], out[2]}, up);
+      }
+      j += static_cast<size_t>(group);
     }
-    // The block's other (kShare - 1)·up outputs were written above; `up` steps move t by up·down, which
-    // keeps the phase and moves the newest input by exactly `down`.
-    last += (kShare - 1) * down;
+    // The block's other (kPeriods - 1)·up outputs were written above; `up` steps move t by up·down,
+    // which keeps the phase and moves the newest input by exactly `down`.
+    last += (kPeriods - 1) * down;
     m += block;
-  }
-  for (; m + 1 < y.size(); m += 2) {
-    const int64_t phase0 = phase, last0 = last;
-    advance();
-    if (last >= n) {  // second output needs the trailing edge
-      phase = phase0;
-      last = last0;
-      break;
-    }
-    const T* taps0 = bank + static_cast<size_t>(phase0) * taps_per_phase;
-    const T* taps1 = bank + static_cast<size_t>(phase) * taps_per_phase;
-    dot_group<V, T, W, 2, false>({taps0, taps1}, {input(last0 - k + 1), input(last - k + 1)}, taps_per_phase,
-                                 {&y[m], &y[m + 1]});
-    advance();
   }
   for (; m < y.size(); ++m, advance()) single(m);
 }
 
 // Instruction set chosen once per call: AVX2/FMA or the SSE2 baseline. Not AVX-512: the kernel is
 // bound by multiply-adds, and on the AMD EPYC (Zen 4) this was measured on, 16-lane float gave no more
-// than 8-lane (17.7 vs 17.0 ms for the 8-h night) while needing the taps padded to 16.
+// than 8-lane (17.7 vs 17.0 ms for the 8-h night) while needing the taps padded to 16; nor did AVX-512VL's
+// 32 registers with groups of 4 (4 × 4 accumulators): 11.8-12.5 vs 11.7 ms.
 __attribute__((target("avx2,fma"))) void run_avx2(const double* bank, size_t taps_per_phase, size_t half_len,
                                                         int64_t up, int64_t down, const Block<double>& b) {
   polyphase<v4d, double, 4>(bank, taps_per_phase, half_len, up, down, b);
@@ -263,8 +286,20 @@ Resampler::Resampler(double fs_in_hz, double fs_out_hz, const ResampleOptions& o
     h[i] = 2 * cutoff * sinc * window;
   }
   const size_t up = static_cast<size_t>(up_);
-  // Rounded up to a multiple of 8 (SIMD width); the extra leading taps are zero.
-  taps_per_phase_ = ((n_taps_ + up - 1) / up + 7) / 8 * 8;
+  const bool aligned = aligned_starts(up_, down_);
+  // Rounded up to a multiple of 8 (SIMD width); the extra leading taps are zero. With aligned starts
+  // every phase keeps at least kStartAlignment - 1 of them to shift its row into.
+  const size_t longest_phase = (n_taps_ + up - 1) / up + (aligned ? kStartAlignment - 1 : 0);
+  taps_per_phase_ = (longest_phase + 7) / 8 * 8;
+  const int64_t k = static_cast<int64_t>(taps_per_phase_);
+  // Per phase, the shift that starts its windows on an aligned sample: outputs 0..up-1 have every phase
+  // once, and all outputs of a phase have their newest input at the same offset modulo kStartAlignment.
+  std::vector<size_t> shift(up, 0);
+  if (aligned)
+    for (int64_t m = 0; m < up_; ++m) {
+      const int64_t t = m * down_ + static_cast<int64_t>(half_len_), first = t / up_ - k + 1;
+      shift[static_cast<size_t>(t % up_)] = static_cast<size_t>((-first) & (kStartAlignment - 1));
+    }
   bank_.assign(up * taps_per_phase_, 0.0);
   for (size_t p = 0; p < up; ++p) {
     // Each phase normalised to DC gain exactly 1 (the whole filter's sum is then `up`), so a constant
@@ -273,7 +308,7 @@ Resampler::Resampler(double fs_in_hz, double fs_out_hz, const ResampleOptions& o
     for (size_t i = p; i < n_taps_; i += up) phase_sum += h[i];
     for (size_t j = 0; j < taps_per_phase_; ++j) {
       const size_t i = p + j * up;
-      if (i < n_taps_) bank_[p * taps_per_phase_ + (taps_per_phase_ - 1 - j)] = h[i] / phase_sum;
+      if (i < n_taps_) bank_[p * taps_per_phase_ + (taps_per_phase_ - 1 - j) - shift[p]] = h[i] / phase_sum;
     }
   }
   bank_float_.assign(bank_.begin(), bank_.end());
@@ -290,7 +325,9 @@ std::pair<size_t, size_t> Resampler::input_range(size_t n_in, size_t first_outpu
   if (up_ == down_) return {std::min(first_output, n_in), std::min(first_output + n_outputs, n_in)};
   const int64_t n = static_cast<int64_t>(n_in), k = static_cast<int64_t>(taps_per_phase_);
   const auto newest = [this](size_t m) { return (static_cast<int64_t>(m) * down_ + static_cast<int64_t>(half_len_)) / up_; };
-  const int64_t lo = newest(first_output) - k + 1, hi = newest(first_output + n_outputs - 1);
+  // Aligned starts read up to kStartAlignment - 1 samples past the newest input (with zero taps).
+  const int64_t lo = newest(first_output) - k + 1,
+                hi = newest(first_output + n_outputs - 1) + (aligned_starts(up_, down_) ? kStartAlignment - 1 : 0);
   // Inclusive bounds; the edge reflection reads x[0..-lo] and x[2(n-1)-hi..n-1].
   int64_t begin = std::max<int64_t>(lo, 0), end = std::min(hi, n - 1);
   if (lo < 0) end = std::max(end, std::min(-lo, n - 1));
