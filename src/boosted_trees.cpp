@@ -279,6 +279,12 @@ BoostedTrees BoostedTrees::from_ubjson(std::string_view bytes, const std::string
   if (classes.size() != trees.items.size())
     r.fail(path + ".tree_info", std::to_string(classes.size()) + " entries for " + std::to_string(trees.items.size()) + " trees");
 
+  // Room for every node at once: growing the node array tree by tree would copy it a dozen times.
+  size_t total_nodes = 0;
+  for (const Value& tree : trees.items)
+    if (const Value* left = tree.type == '{' ? r.find(tree, "left_children", path) : nullptr)
+      total_nodes += left->type == '$' ? left->count : left->items.size();
+  model.nodes_.reserve(total_nodes);
   for (size_t t = 0; t < trees.items.size(); ++t) {
     const Value& tree = trees.items[t];
     const std::string at = path + ".trees[" + std::to_string(t) + "]";
@@ -336,17 +342,41 @@ BoostedTrees BoostedTrees::from_ubjson(std::string_view bytes, const std::string
   return model;
 }
 
+namespace {
+// One tree step for kLanes rows side by side. kMissing: some row may hold NaN (a missing value), which
+// goes the way the node's default says; without, the test is left out of every step.
+template <bool kMissing, size_t kLanes, class Node>
+[[gnu::always_inline]] inline void walk(const Node* nodes, const float* const (&row)[kLanes], uint32_t (&at)[kLanes], int depth) {
+  constexpr uint32_t kMissingLeft = 1u << 31;
+  for (int level = 0; level < depth; ++level)
+#pragma GCC unroll 8
+    for (size_t k = 0; k < kLanes; ++k) {
+      const Node& node = nodes[at[k]];
+      const float x = row[k][node.feature & ~kMissingLeft];
+      // Bitwise, not short-circuit: a split is a coin toss for the branch predictor.
+      unsigned go_right = unsigned(x >= node.value);
+      if constexpr (kMissing) go_right |= unsigned(x != x) & unsigned((node.feature & kMissingLeft) == 0);
+      at[k] = node.child[go_right];
+    }
+}
+}  // namespace
+
 void BoostedTrees::predict_proba(const float* rows, size_t n_rows, float* out) const {
   // Rows in blocks that keep a tree's nodes in L1 while the block goes through it (trees outermost, so
   // each row still adds its leaves in tree order), and in groups of kLanes rows stepped together: a
   // step is a chain of dependent loads, and only independent chains side by side fill the core.
   constexpr size_t kBlock = 64, kLanes = 8;
-  constexpr uint32_t kMissingLeft = 1u << 31;
   const size_t n_classes = static_cast<size_t>(n_classes_);
   std::vector<float> margins(kBlock * n_classes);
+  std::vector<uint8_t> group_has_missing((kBlock + kLanes - 1) / kLanes);
   for (size_t first = 0; first < n_rows; first += kBlock) {
     const size_t block = std::min(kBlock, n_rows - first);
     std::fill(margins.begin(), margins.end(), base_score_);
+    for (size_t group = 0; group < block; group += kLanes) {
+      const float* begin = rows + (first + group) * n_features_;
+      const float* end = rows + (first + std::min(group + kLanes, block)) * n_features_;
+      group_has_missing[group / kLanes] = std::any_of(begin, end, [](float x) { return x != x; });
+    }
     for (size_t t = 0; t < roots_.size(); ++t)
       for (size_t group = 0; group < block; group += kLanes) {
         const float* row[kLanes];
@@ -355,15 +385,8 @@ void BoostedTrees::predict_proba(const float* rows, size_t n_rows, float* out) c
           row[k] = rows + (first + std::min(group + k, block - 1)) * n_features_;  // a short group repeats its last row
           at[k] = roots_[t];
         }
-        for (int level = 0; level < depths_[t]; ++level)
-#pragma GCC unroll 8
-          for (size_t k = 0; k < kLanes; ++k) {
-            const Node& node = nodes_[at[k]];
-            const float x = row[k][node.feature & ~kMissingLeft];
-            // Bitwise, not short-circuit: a split is a coin toss for the branch predictor.
-            const unsigned go_right = unsigned(x >= node.value) | (unsigned(x != x) & unsigned((node.feature & kMissingLeft) == 0));
-            at[k] = node.child[go_right];
-          }
+        if (group_has_missing[group / kLanes]) walk<true>(nodes_.data(), row, at, depths_[t]);
+        else walk<false>(nodes_.data(), row, at, depths_[t]);
         for (size_t k = 0; k < std::min(kLanes, block - group); ++k)
           margins[(group + k) * n_classes + classes_[t]] += nodes_[at[k]].value;
       }

@@ -9,27 +9,36 @@
 
 #include "psgkit/error.hpp"
 #include "psgkit/preprocess.hpp"
+#include "lanes_internal.hpp"
 
 namespace psgkit {
 namespace {
 
+// Whole chunks are checked without a branch per sample (integer and/add/or, which vectorise): a sample
+// is NaN or infinite exactly when its exponent bits are all ones, and adding one exponent unit then
+// carries into the sign bit. Returns where the chunk holding the first bad sample starts (or the start
+// of the incomplete last chunk).
+struct FiniteChunksKernel {
+  static constexpr size_t kChunk = 256;
+  template <int W, class T>
+  [[gnu::always_inline]] static size_t run(const T* x, size_t n) {
+    using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+    const Bits exponent = std::bit_cast<Bits>(std::numeric_limits<T>::infinity());
+    const Bits exponent_unit = exponent & (~exponent + 1), sign = ~(~Bits{0} >> 1);
+    size_t i = 0;
+    for (; i + kChunk <= n; i += kChunk) {
+      Bits carried = 0;
+      for (size_t j = 0; j < kChunk; ++j) carried |= (std::bit_cast<Bits>(x[i + j]) & exponent) + exponent_unit;
+      if (carried & sign) break;
+    }
+    return i;
+  }
+};
+
 template <class T>
 void require_finite_impl(std::span<const T> x, const char* what) {
-  // Whole chunks are checked without a branch per sample (integer and/add/or, which vectorise on any
-  // x86-64): a sample is NaN or infinite exactly when its exponent bits are all ones, and adding one
-  // exponent unit then carries into the sign bit. The first bad sample's index is looked up one by one
-  // from the chunk that holds it.
-  using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
-  const Bits exponent = std::bit_cast<Bits>(std::numeric_limits<T>::infinity());
-  const Bits exponent_unit = exponent & (~exponent + 1), sign = ~(~Bits{0} >> 1);
-  constexpr size_t kChunk = 256;
-  size_t i = 0;
-  for (; i + kChunk <= x.size(); i += kChunk) {
-    Bits carried = 0;
-    for (size_t j = 0; j < kChunk; ++j) carried |= (std::bit_cast<Bits>(x[i + j]) & exponent) + exponent_unit;
-    if (carried & sign) break;
-  }
-  for (; i < x.size(); ++i)
+  // The first bad sample's index is looked up one by one from the chunk that holds it.
+  for (size_t i = detail::run_for_cpu<FiniteChunksKernel>(x.data(), x.size()); i < x.size(); ++i)
     if (!std::isfinite(x[i]))
       throw Error("", what, "sample " + std::to_string(i) + " is " + (std::isnan(x[i]) ? "NaN" : "infinite"));
 }
