@@ -569,7 +569,7 @@ FeatureTable compute_recipe(const Recording& recording, const std::vector<std::s
   // whole-night buffer, so memory does not grow with the night.
   constexpr size_t kBlockSamples = 8 * kSleepEdfEpochSamples;
   std::vector<double> block;
-  std::vector<float> window, resampled;
+  std::vector<float> window;
   for (size_t e_begin = 0, e_end = 0; e_begin < epochs.starts.size(); e_begin = e_end) {
     const size_t first = epochs.starts[e_begin];
     size_t last = first + kSleepEdfEpochSamples;
@@ -586,9 +586,7 @@ FeatureTable compute_recipe(const Recording& recording, const std::vector<std::s
         const auto [in_begin, in_end] = resamplers[c]->input_range(n_in, first, block.size());
         window.resize(in_end - in_begin);
         recording.read(indices[c], static_cast<int64_t>(in_begin), window);
-        resampled.resize(block.size());
-        resamplers[c]->process_block(window, in_begin, n_in, first, resampled);
-        std::copy(resampled.begin(), resampled.end(), block.begin());
+        resamplers[c]->process_block(std::span<const float>(window), in_begin, n_in, first, std::span<double>(block));
       }
       fill_recipe_rows(table, recipe, c, epochs.starts, e_begin, e_end, block, first);
     }

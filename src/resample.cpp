@@ -84,9 +84,9 @@ T extended(std::span<const T> window, int64_t window_first, int64_t n, int64_t i
 // taps in order, lanes summed as a tree) is the same in every shape, so it has the same bits whichever
 // path computes it. Always inlined so that each target-specific function below compiles it for its
 // instruction set.
-template <class V, class T, int W, int G, int P>
+template <class V, class T, int W, int G, int P, class U>
 [[gnu::always_inline]] inline void dot_block(const T* const (&taps)[G], const T* in, int64_t down, size_t n,
-                                             T* const (&out)[G], int64_t up) {
+                                             U* const (&out)[G], int64_t up) {
   V acc[G][P];
 #pragma GCC unroll 16
   for (int g = 0; g < G; ++g)
@@ -122,21 +122,22 @@ template <class V, class T, int W, int G, int P>
 }
 
 // The samples a block of outputs reads: `window` holds input samples [window_first, ...) of a signal of
-// n samples, y receives outputs [first_output, first_output + y.size()).
-template <class T>
+// n samples, y receives outputs [first_output, first_output + y.size()) (U: T, or double for float T:
+// computed in float, stored widened).
+template <class T, class U = T>
 struct Block {
   std::span<const T> window;
   int64_t window_first, n;
   int64_t first_output;
-  std::span<T> y;
+  std::span<U> y;
 };
 
-template <class V, class T, int W>
+template <class V, class T, int W, class U>
 [[gnu::always_inline]] inline void polyphase(const T* bank, size_t taps_per_phase, size_t half_len, int64_t up,
-                                             int64_t down, const Block<T>& b) {
+                                             int64_t down, const Block<T, U>& b) {
   const int64_t n = b.n;
   const int64_t k = static_cast<int64_t>(taps_per_phase);
-  const std::span<T> y = b.y;
+  const std::span<U> y = b.y;
   auto input = [&b](int64_t i) { return b.window.data() + (i - b.window_first); };
   std::vector<T> edge(taps_per_phase);
   // Output m sits at t = m·down + half_len on the upsampled grid: phase t % up, newest input t / up.
@@ -182,7 +183,7 @@ template <class V, class T, int W>
     for (size_t j = 0; j < static_cast<size_t>(up);) {
       const int64_t first = start();
       const T* taps[kMaxGroup];
-      T* out[kMaxGroup];
+      U* out[kMaxGroup];
       int group = 0;
       do {
         taps[group] = bank + static_cast<size_t>(phase) * taps_per_phase;
@@ -219,8 +220,12 @@ __attribute__((target("avx2,fma"))) void run_avx2(const float* bank, size_t taps
                                                         int64_t up, int64_t down, const Block<float>& b) {
   polyphase<v8f, float, 8>(bank, taps_per_phase, half_len, up, down, b);
 }
-template <class T>
-void run_polyphase(const T* bank, size_t taps_per_phase, size_t half_len, int64_t up, int64_t down, const Block<T>& b) {
+__attribute__((target("avx2,fma"))) void run_avx2(const float* bank, size_t taps_per_phase, size_t half_len,
+                                                        int64_t up, int64_t down, const Block<float, double>& b) {
+  polyphase<v8f, float, 8>(bank, taps_per_phase, half_len, up, down, b);
+}
+template <class T, class U>
+void run_polyphase(const T* bank, size_t taps_per_phase, size_t half_len, int64_t up, int64_t down, const Block<T, U>& b) {
   if (detail::cpu_level() >= 1) return run_avx2(bank, taps_per_phase, half_len, up, down, b);
   if constexpr (std::is_same_v<T, float>) polyphase<v8f, float, 8>(bank, taps_per_phase, half_len, up, down, b);
   else polyphase<v4d, double, 4>(bank, taps_per_phase, half_len, up, down, b);
@@ -339,10 +344,10 @@ std::pair<size_t, size_t> Resampler::input_range(size_t n_in, size_t first_outpu
 }
 
 namespace {
-// Every form of Resampler::process, for float and double alike.
-template <class T>
+// Every form of Resampler::process, for float and double alike (U: the output type).
+template <class T, class U>
 void resample_block(const Resampler& resampler, std::span<const T> window, size_t window_first, size_t n_in,
-                    size_t first_output, std::span<T> y, const T* bank, size_t taps_per_phase, size_t half_len) {
+                    size_t first_output, std::span<U> y, const T* bank, size_t taps_per_phase, size_t half_len) {
   const size_t n_out = resampler.output_length(n_in);
   if (first_output > n_out || y.size() > n_out - first_output)
     throw Error("", "y", "outputs [" + std::to_string(first_output) + ", " + std::to_string(first_output + y.size()) +
@@ -359,8 +364,8 @@ void resample_block(const Resampler& resampler, std::span<const T> window, size_
     return;
   }
   run_polyphase(bank, taps_per_phase, half_len, resampler.up(), resampler.down(),
-                Block<T>{window, static_cast<int64_t>(window_first), static_cast<int64_t>(n_in),
-                         static_cast<int64_t>(first_output), y});
+                Block<T, U>{window, static_cast<int64_t>(window_first), static_cast<int64_t>(n_in),
+                            static_cast<int64_t>(first_output), y});
 }
 template <class T>
 void resample_whole(const Resampler& resampler, std::span<const T> x, std::span<T> y) {
@@ -383,6 +388,10 @@ void Resampler::process_block(std::span<const double> window, size_t window_firs
 }
 void Resampler::process_block(std::span<const float> window, size_t window_first, size_t n_in, size_t first_output,
                               std::span<float> y) const {
+  resample_block(*this, window, window_first, n_in, first_output, y, bank_float_.data(), taps_per_phase_, half_len_);
+}
+void Resampler::process_block(std::span<const float> window, size_t window_first, size_t n_in, size_t first_output,
+                              std::span<double> y) const {
   resample_block(*this, window, window_first, n_in, first_output, y, bank_float_.data(), taps_per_phase_, half_len_);
 }
 void Resampler::process(std::span<const double> x, std::span<double> y) const { resample_whole(*this, x, y); }

@@ -154,6 +154,11 @@ TEST_CASE("block-wise resampling from input_range windows gives process()'s outp
         std::vector<float> part_f(count);
         resampler.process_block(std::span<const float>(xf).subspan(begin, end - begin), begin, x.size(), first, part_f);
         yf.insert(yf.end(), part_f.begin(), part_f.end());
+        // Float arithmetic stored as double: the float outputs, widened.
+        std::vector<double> part_fd(count);
+        resampler.process_block(std::span<const float>(xf).subspan(begin, end - begin), begin, x.size(), first,
+                                std::span<double>(part_fd));
+        CHECK(part_fd == std::vector<double>(part_f.begin(), part_f.end()));
         if (begin > 0) {  // one sample short of the range is refused
           CHECK_THROWS_AS(resampler.process_block(std::span<const double>(x).subspan(begin + 1, end - begin - 1), begin + 1,
                                                   x.size(), first, part),

@@ -93,6 +93,10 @@ class Resampler {
                      std::span<double> y) const;
   void process_block(std::span<const float> window, size_t window_first, size_t n_in, size_t first_output,
                      std::span<float> y) const;
+  // The float form with its outputs stored as double (exact widening): the same values as the float
+  // form, without a float buffer and a copy for callers that go on in double.
+  void process_block(std::span<const float> window, size_t window_first, size_t n_in, size_t first_output,
+                     std::span<double> y) const;
 
  private:
   double fs_in_hz_, passband_hz_ = 0, stopband_hz_ = 0;
