@@ -429,8 +429,9 @@ void convert_samples(const uint8_t* p, size_t n, int width, T* dst, Convert conv
 }
 
 // PhysicalScale::physical on W samples at a time: the same operations in the same order per lane
-// (no FMA contraction), so the same bits as the scalar formula.
-template <int W, class T>
+// (no FMA contraction), so the same bits as the scalar formula. kPlain: the digital range is all of
+// int16 and the unit scale 1, so the clip and the last product change nothing and are left out.
+template <int W, bool kPlain, class T>
 [[gnu::always_inline]] inline void physical_int16_lanes(const uint8_t* p, size_t n, const PhysicalScale& k, T* dst) {
   using V = detail::Lanes<W>;
   size_t j = 0;
@@ -438,9 +439,12 @@ template <int W, class T>
     typename V::S raw;
     std::memcpy(&raw, p + 2 * j, sizeof raw);
     auto d = __builtin_convertvector(raw, typename V::I);
-    d = d < k.digital_min ? k.digital_min : d;
-    d = d > k.digital_max ? k.digital_max : d;
-    const typename V::D v = k.bitvalue * (k.offset + __builtin_convertvector(d, typename V::D)) * k.unit_scale;
+    if constexpr (!kPlain) {
+      d = d < k.digital_min ? k.digital_min : d;
+      d = d > k.digital_max ? k.digital_max : d;
+    }
+    typename V::D v = k.bitvalue * (k.offset + __builtin_convertvector(d, typename V::D));
+    if constexpr (!kPlain) v *= k.unit_scale;
     if constexpr (std::is_same_v<T, float>) {
       const typename V::F f = __builtin_convertvector(v, typename V::F);
       std::memcpy(dst + j, &f, sizeof f);
@@ -453,7 +457,10 @@ template <int W, class T>
 struct PhysicalInt16Kernel {
   template <int W, class T>
   [[gnu::always_inline]] static void run(const uint8_t* p, size_t n, const PhysicalScale& k, T* dst) {
-    physical_int16_lanes<W>(p, n, k, dst);
+    if (k.digital_min <= INT16_MIN && k.digital_max >= INT16_MAX && k.unit_scale == 1.0)
+      physical_int16_lanes<W, true>(p, n, k, dst);
+    else
+      physical_int16_lanes<W, false>(p, n, k, dst);
   }
 };
 template <class T>

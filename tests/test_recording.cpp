@@ -1,4 +1,5 @@
 // Recording and write_edf: round trips, unit normalisation, bad input, threads, `psgkit info --json`.
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -196,6 +197,37 @@ TEST_CASE("reading a range of samples gives that slice of the whole read, across
   }
   std::vector<float> one(1);
   CHECK_THROWS_AS(rec.read(3, 0, one), psgkit::Error);
+}
+
+TEST_CASE("digital values outside the header's digital range are clipped first, as EDFlib does") {
+  psgkit_test::TempDir dir("recording-clip");
+  const fs::path path = dir.path / "clip.edf";
+  psgkit::write_edf(path, {signal("EEG Fpz-Cz", "uV", 100, sine(100, 10, 3, 100))}, {}, {});
+  // Narrow signal 0's digital range to [-2048, 2047] (EDF+: signal 0 and the annotation signal, ns = 2).
+  std::string bytes = read_bytes(path);
+  const size_t ns = 2, digital_min_at = 256 + ns * 120, digital_max_at = 256 + ns * 128;
+  bytes.replace(digital_min_at, 8, "-2048   ");
+  bytes.replace(digital_max_at, 8, "2047    ");
+  write_bytes(path, bytes);
+  const Recording rec = Recording::open(path);
+  const psgkit::SignalInfo& s = rec.signals()[0];
+  REQUIRE(s.digital_min == -2048);
+  REQUIRE(s.digital_max == 2047);
+  const std::vector<int32_t> digital = rec.read_digital(0);
+  const std::vector<double> values = rec.read_double(0);
+  const std::vector<float> floats = rec.read(0);
+  REQUIRE(values.size() == digital.size());
+  const double bitvalue = (s.physical_max - s.physical_min) / (s.digital_max - s.digital_min);
+  const double offset = s.physical_max / bitvalue - s.digital_max;
+  size_t clipped = 0;
+  for (size_t i = 0; i < digital.size(); ++i) {
+    CAPTURE(i);
+    clipped += digital[i] < s.digital_min || digital[i] > s.digital_max;
+    const double expected = bitvalue * (offset + std::clamp(digital[i], s.digital_min, s.digital_max));
+    CHECK(values[i] == expected);
+    CHECK(floats[i] == static_cast<float>(expected));
+  }
+  CHECK(clipped > digital.size() / 2);  // the sine spans all of int16: most samples are outside
 }
 
 TEST_CASE("unit normalisation: V and mV signals are returned in µV, other units untouched") {
