@@ -216,7 +216,7 @@ template <int W>
   bin_index.resize(2 * n);
   int32_t* packed[2] = {bin_index.data(), bin_index.data() + n};  // [0]: 10 and 60 bins, [1]: 5 and 30
   const int n_packed = derive ? 1 : 2;
-  // Edges are off their ideal places by at most ~5·max(|lo|, |hi|)·2⁻⁵³ (README's linspace rounding), in
+  // Edges are off their ideal places by at most ~5·max(|lo|, |hi|)·2⁻⁵³ (numpy.linspace's rounding), in
   // 60-bin units; the float guess adds 2⁻¹⁹. Both doubled, plus slack.
   const double edge_error_bins = 5.0 * std::max(std::abs(lo), std::abs(hi)) * 0x1p-53 * norm[3];
   const float eps = static_cast<float>(2.0 * edge_error_bins + 0x1p-16);
