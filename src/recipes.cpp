@@ -5,6 +5,7 @@
 #include "psgkit/recipes.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <cstdint>
@@ -276,6 +277,11 @@ struct TimedomainKernel {
 
 // Higuchi (1988) fractal dimension with the recipe's normalisation (README: n / (k·c·(n-1))).
 double higuchi_fd(const TimedomainSums& s, size_t n) {
+  static const auto log_inverse_k = [] {  // ln(1/k), the same for every epoch
+    std::array<double, kHiguchiKMax + 1> l{};
+    for (int k = 1; k <= kHiguchiKMax; ++k) l[static_cast<size_t>(k)] = std::log(1.0 / k);
+    return l;
+  }();
   double sx = 0, sy = 0, sxx = 0, sxy = 0;
   for (int k = 1; k <= kHiguchiKMax; ++k) {
     double total = 0.0;
@@ -285,7 +291,7 @@ double higuchi_fd(const TimedomainSums& s, size_t n) {
                (static_cast<double>(k) * static_cast<double>(c) * static_cast<double>(n - 1));
     }
     const double lk = std::log(total / k);
-    const double lx = std::log(1.0 / k);
+    const double lx = log_inverse_k[static_cast<size_t>(k)];
     sx += lx;
     sy += lk;
     sxx += lx * lx;
