@@ -178,7 +178,8 @@ int cmd_time(const std::vector<std::string>& args) {
     }
   }
   if (name.empty() || out.empty() || command.empty() || runs < 1)
-    fail("usage: psgkit_bench_report time --name NAME --runs N --out FILE.json [--bound-from BM] -- CMD ARGS...");
+    fail("usage: psgkit_bench_report time --name NAME --runs N --out FILE.json [--bound-from BM] [--note TEXT] "
+         "[--cold FILE] -- CMD ARGS...");
   const double load_before = load_average();
   if (cold.empty()) run_once(command);  // warm-up: page cache, dynamic loader
   json wall = json::array(), rss = json::array(), user = json::array(), sys = json::array(), faults = json::array();

@@ -56,6 +56,9 @@ double bessel_i0(double x) {
 // Neighbouring outputs then often share a window start and, in the kernel, every input load.
 constexpr int64_t kStartAlignment = 8;
 bool aligned_starts(int64_t up, int64_t down) { return up != down && down % kStartAlignment == 0; }
+// How far a window that would start at sample `first` moves to start on a multiple of kStartAlignment:
+// the constructor shifts each phase's tap row by it, and the kernel moves the window by the same amount.
+int64_t start_shift(int64_t first) { return (-first) & (kStartAlignment - 1); }
 
 double kaiser_beta(double attenuation_db) {
   if (attenuation_db > 50) return 0.1102 * (attenuation_db - 8.7);
@@ -158,7 +161,7 @@ template <class V, class T, int W, class U>
   const bool aligned = aligned_starts(up, down);
   auto start = [&] {
     const int64_t first = last - k + 1;
-    return aligned ? first + ((-first) & (kStartAlignment - 1)) : first;
+    return aligned ? first + start_shift(first) : first;
   };
   // Inlined by force: compiled out of line (as an instrumented sanitizer build did) it is built for the
   // baseline target, without FMA, and the edge outputs' last bits then depend on the block boundaries.
@@ -208,27 +211,26 @@ template <class V, class T, int W, class U>
   for (; m < y.size(); ++m, advance()) single(m);
 }
 
+// The vector width for T: 8 floats or 4 doubles (32 bytes).
+template <class T, class U>
+[[gnu::always_inline]] inline void polyphase_of(const T* bank, size_t taps_per_phase, size_t half_len, int64_t up,
+                                                int64_t down, const Block<T, U>& b) {
+  if constexpr (std::is_same_v<T, float>) polyphase<v8f, float, 8>(bank, taps_per_phase, half_len, up, down, b);
+  else polyphase<v4d, double, 4>(bank, taps_per_phase, half_len, up, down, b);
+}
 // Instruction set chosen once per call: AVX2/FMA or the SSE2 baseline. Not AVX-512: the kernel is
 // bound by multiply-adds, and on the AMD EPYC (Zen 4) this was measured on, 16-lane float gave no more
 // than 8-lane (17.7 vs 17.0 ms for the 8-h night) while needing the taps padded to 16; nor did AVX-512VL's
 // 32 registers with groups of 4 (4 × 4 accumulators): 11.8-12.5 vs 11.7 ms.
-__attribute__((target("avx2,fma"))) void run_avx2(const double* bank, size_t taps_per_phase, size_t half_len,
-                                                        int64_t up, int64_t down, const Block<double>& b) {
-  polyphase<v4d, double, 4>(bank, taps_per_phase, half_len, up, down, b);
-}
-__attribute__((target("avx2,fma"))) void run_avx2(const float* bank, size_t taps_per_phase, size_t half_len,
-                                                        int64_t up, int64_t down, const Block<float>& b) {
-  polyphase<v8f, float, 8>(bank, taps_per_phase, half_len, up, down, b);
-}
-__attribute__((target("avx2,fma"))) void run_avx2(const float* bank, size_t taps_per_phase, size_t half_len,
-                                                        int64_t up, int64_t down, const Block<float, double>& b) {
-  polyphase<v8f, float, 8>(bank, taps_per_phase, half_len, up, down, b);
+template <class T, class U>
+__attribute__((target("avx2,fma"))) void run_avx2(const T* bank, size_t taps_per_phase, size_t half_len, int64_t up,
+                                                  int64_t down, const Block<T, U>& b) {
+  polyphase_of(bank, taps_per_phase, half_len, up, down, b);
 }
 template <class T, class U>
 void run_polyphase(const T* bank, size_t taps_per_phase, size_t half_len, int64_t up, int64_t down, const Block<T, U>& b) {
   if (detail::cpu_level() >= 1) return run_avx2(bank, taps_per_phase, half_len, up, down, b);
-  if constexpr (std::is_same_v<T, float>) polyphase<v8f, float, 8>(bank, taps_per_phase, half_len, up, down, b);
-  else polyphase<v4d, double, 4>(bank, taps_per_phase, half_len, up, down, b);
+  polyphase_of(bank, taps_per_phase, half_len, up, down, b);
 }
 
 }  // namespace
@@ -303,7 +305,7 @@ Resampler::Resampler(double fs_in_hz, double fs_out_hz, const ResampleOptions& o
   if (aligned)
     for (int64_t m = 0; m < up_; ++m) {
       const int64_t t = m * down_ + static_cast<int64_t>(half_len_), first = t / up_ - k + 1;
-      shift[static_cast<size_t>(t % up_)] = static_cast<size_t>((-first) & (kStartAlignment - 1));
+      shift[static_cast<size_t>(t % up_)] = static_cast<size_t>(start_shift(first));
     }
   bank_.assign(up * taps_per_phase_, 0.0);
   for (size_t p = 0; p < up; ++p) {

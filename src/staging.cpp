@@ -90,7 +90,6 @@ std::vector<double> base_features(const FeatureTable& table, const std::string& 
   return out;
 }
 
-// Quantile with linear interpolation between order statistics (position q (n-1)); NaN ignored.
 // The q-quantile of v, linear between neighbouring order statistics, found by selection (three of them
 // per column cost less than sorting it). Reorders v.
 double quantile(std::vector<double>& v, double q) {
