@@ -2,24 +2,33 @@
 BUILD      ?= build
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
-DEBIAN_PACKAGES := cmake g++ make libedf-dev libeigen3-dev libfftw3-dev libbenchmark-dev doctest-dev \
-                   nlohmann-json3-dev libcli11-dev libfmt-dev libxgboost-dev zlib1g-dev chromium
+# What the library and CLI need (`make demo`), and what only the tests and benchmarks need (Chromium
+# renders the HTML report in test_report).
+BUILD_PACKAGES := cmake g++ make libedf-dev libeigen3-dev libfftw3-dev nlohmann-json3-dev libcli11-dev libfmt-dev \
+                  libxgboost-dev
+TEST_PACKAGES  := doctest-dev libbenchmark-dev zlib1g-dev chromium
+DEBIAN_PACKAGES := $(BUILD_PACKAGES) $(TEST_PACKAGES)
 
-.PHONY: deps build demo test bench test-sanitize test-tsan fuzz clean
+.PHONY: deps deps-build build demo test bench test-sanitize test-tsan fuzz clean
 
-# Installs only what is missing (needs root, as on a fresh Debian 12 machine).
-deps:
-	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+# Installs only what is missing (needs root, as on a fresh Debian 12 machine): `deps` everything,
+# `deps-build` only what building the library and CLI needs.
+deps deps-build:
+	@missing=$$(for p in $(if $(filter deps-build,$@),$(BUILD_PACKAGES),$(DEBIAN_PACKAGES)); do \
+	  dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:" $$missing; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
 build: deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DPSGKIT_BUILD_TESTS=ON -DPSGKIT_BUILD_BENCH=ON
 	cmake --build $(BUILD) -j $(JOBS)
 
-demo: build
+# The demo needs only the CLI: configured without tests and benchmarks, so their packages are not needed.
+demo: deps-build
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DPSGKIT_BUILD_TESTS=OFF -DPSGKIT_BUILD_BENCH=OFF
+	cmake --build $(BUILD) -j $(JOBS) --target psgkit_cli
 	./examples/demo.sh $(BUILD)/psgkit out/demo
 
 test: build

@@ -87,6 +87,9 @@ const psgkit_cli::Register cohort_command([](CLI::App& app) {
     options.night = night_options(args->night);
     options.jobs = args->jobs;
     const auto result = psgkit::run_cohort(psgkit::read_manifest(args->manifest), options);
+    for (const auto& n : result.nights)
+      if (n.analysis && n.analysis->domain && n.analysis->domain->warning)
+        std::cerr << "psgkit: cohort: " << n.subject << " " << n.session << ": WARNING: " << n.analysis->domain->message() << '\n';
     if (!args->html.empty()) {
       psgkit::write_file_atomic(args->html, psgkit::cohort_html(result));
     }

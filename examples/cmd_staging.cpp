@@ -1,6 +1,7 @@
 // `psgkit train` (rebuild the staging models + cross-validation report) and `psgkit stage`.
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -43,7 +44,14 @@ std::string staged_json(const psgkit::StagedEpochs& staged, const nlohmann::json
   return out.dump(1) + "\n";
 }
 
-void write_result(const std::string& out, bool as_json, const psgkit::StagedEpochs& staged, const nlohmann::json& info) {
+// The domain check (timedomain models only) goes to stderr, as a warning above the threshold, and
+// into the JSON.
+void write_result(const std::string& out, bool as_json, const psgkit::StagedEpochs& staged, nlohmann::json info,
+                  const std::optional<psgkit::DomainCheck>& domain) {
+  if (domain) {
+    std::cerr << "psgkit stage: " << (domain->warning ? "WARNING: " : "") << domain->message() << "\n";
+    info.update(nlohmann::json::parse(domain->to_json()));
+  }
   psgkit_cli::emit(out, as_json ? staged_json(staged, info) : psgkit::staged_epochs_csv(staged));
 }
 
@@ -77,10 +85,16 @@ const psgkit_cli::Register reg_stage([](CLI::App& app) {
       if (options.channels.empty() && id == psgkit::StagingModelId::Eeg1)
         options.channels = {table.column("fpz_cz_std") >= 0 ? "fpz_cz" : "pz_oz"};
       const psgkit::StagedEpochs staged = model.stage_rows(table, options);
+      std::optional<psgkit::DomainCheck> domain;
+      if (id != psgkit::StagingModelId::Bandpower) {
+        const auto& slots = model.channel_slots();
+        domain = psgkit::check_domain(table, options.channels.empty() ? slots : options.channels, slots,
+                                      psgkit::DomainReference::load());
+      }
       std::cerr << "psgkit stage: model " << psgkit::to_string(id) << " (" << model.path().filename().string() << "), "
                 << staged.onset_s.size() << " epochs\n";
       write_result(args->out, args->json, staged,
-                   {{"input", args->features}, {"model", std::string(psgkit::to_string(id))}, {"hmm", options.hmm}});
+                   {{"input", args->features}, {"model", std::string(psgkit::to_string(id))}, {"hmm", options.hmm}}, domain);
       return;
     }
     const psgkit::Recording recording = psgkit::Recording::open(args->input);
@@ -96,7 +110,8 @@ const psgkit_cli::Register reg_stage([](CLI::App& app) {
               << "; model " << psgkit::to_string(result.model) << "; " << result.epochs.onset_s.size() << " epochs\n";
     write_result(args->out, args->json, result.epochs,
                  {{"input", args->input}, {"eeg", result.eeg_channels}, {"eog", result.eog_channel},
-                  {"model", std::string(psgkit::to_string(result.model))}, {"hmm", options.hmm}});
+                  {"model", std::string(psgkit::to_string(result.model))}, {"hmm", options.hmm}},
+                 result.domain);
   });
 });
 
@@ -104,7 +119,7 @@ const psgkit_cli::Register reg_train([](CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Rebuild the shipped staging models and the cross-validation report");
   struct Args {
     std::string data = "../shared/data", out = "data/models", models = "a,b,c,d";
-    bool no_cv = false, ablation = false;
+    bool no_cv = false, ablation = false, reference_only = false;
     int folds = 10, max_nights = 0, rounds = 0;
   };
   auto args = std::make_shared<Args>();
@@ -113,6 +128,8 @@ const psgkit_cli::Register reg_train([](CLI::App& app) {
   cmd->add_option("--models", args->models, "models to build: comma-separated subset of a,b,c,d")->capture_default_str();
   cmd->add_flag("--no-cv", args->no_cv, "skip cross-validation (final models only, no report)");
   cmd->add_flag("--ablation", args->ablation, "also cross-validate feature variants of model a");
+  cmd->add_flag("--reference-only", args->reference_only,
+                "only rebuild the domain reference (staging-reference.json) from the timedomain nights");
   cmd->add_option("--folds", args->folds, "subject-wise folds for the timedomain models")->capture_default_str();
   cmd->add_option("--max-nights", args->max_nights, "use only the first N nights of each data set (quick runs)");
   cmd->add_option("--rounds", args->rounds, "override the boosting rounds (quick runs)");
@@ -124,6 +141,7 @@ const psgkit_cli::Register reg_train([](CLI::App& app) {
     for (const auto& m : split_commas(args->models)) options.models.push_back(model_id_option(m));
     options.cross_validate = !args->no_cv;
     options.ablation = args->ablation;
+    options.reference_only = args->reference_only;
     options.folds = args->folds;
     options.max_nights = args->max_nights;
     options.rounds = args->rounds;

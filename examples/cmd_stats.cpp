@@ -24,7 +24,8 @@ struct StatsArgs {
 std::string stage_name(size_t index) { return std::string(psgkit::to_string(static_cast<psgkit::Stage>(index))); }
 
 std::string to_json(const psgkit::SleepStatistics& stats, const psgkit::Hypnogram& hypnogram,
-                    const std::vector<psgkit::NightMeasure>& signal_measures) {
+                    const std::vector<psgkit::NightMeasure>& signal_measures,
+                    const std::optional<psgkit::DomainCheck>& domain) {
   nlohmann::ordered_json out;
   for (const auto& s : stats.values) {
     if (std::isnan(s.value)) {
@@ -56,6 +57,7 @@ std::string to_json(const psgkit::SleepStatistics& stats, const psgkit::Hypnogra
   out["epoch_s"] = stats.epoch_s;
   out["lights_off_s"] = hypnogram.onset_s(stats.window.first_epoch);
   out["lights_on_s"] = hypnogram.onset_s(stats.window.first_epoch + stats.window.n_epochs);
+  if (domain) out.update(nlohmann::ordered_json::parse(domain->to_json()));
   return out.dump(2) + "\n";
 }
 
@@ -116,7 +118,7 @@ const psgkit_cli::Register reg([](CLI::App& app) {
     std::vector<psgkit::NightMeasure> signal_measures;
     for (const auto& m : night.measures)
       if (!night.statistics.find(m.name)) signal_measures.push_back(m);
-    psgkit_cli::emit(args->output, args->json ? to_json(night.statistics, night.hypnogram, signal_measures)
+    psgkit_cli::emit(args->output, args->json ? to_json(night.statistics, night.hypnogram, signal_measures, night.domain)
                                               : to_table(night.statistics, night.hypnogram, signal_measures));
   });
 });

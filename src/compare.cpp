@@ -133,6 +133,8 @@ NightAnalysis analyse_night(const NightInput& input, const NightAnalysisOptions&
     if (!staging.eog_channel.empty()) channels += ", EOG " + staging.eog_channel;
     night.notes.push_back("staged automatically with model " + std::string(to_string(staging.model)) + " from " +
                           channels);
+    if (staging.domain.warning) night.notes.push_back("WARNING: " + staging.domain.message());
+    night.domain = std::move(staging.domain);
   } else {
     night.hypnogram = read_hypnogram(input.path);
     night.staged_automatically = !night.hypnogram.probabilities.empty();

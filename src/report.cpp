@@ -14,6 +14,11 @@ namespace {
 
 ordered_json number(double value) { return std::isfinite(value) ? ordered_json(value) : ordered_json(nullptr); }
 
+// The domain check's fields (domain.hpp) of an automatically staged recording.
+void add_domain(ordered_json& j, const NightAnalysis& night) {
+  if (night.domain) j.update(ordered_json::parse(night.domain->to_json()));
+}
+
 ordered_json night_json(const NightAnalysis& night) {
   ordered_json j;
   j["path"] = night.path.string();
@@ -21,6 +26,7 @@ ordered_json night_json(const NightAnalysis& night) {
   j["epochs"] = night.hypnogram.size();
   j["epoch_s"] = night.hypnogram.epoch_s;
   j["notes"] = night.notes;
+  add_domain(j, night);
   return j;
 }
 
@@ -62,7 +68,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;m
 h1{font-size:22px;margin-bottom:4px;} h2{font-size:17px;margin-top:28px;border-bottom:1px solid #d9e2ec;padding-bottom:4px;}
 table{border-collapse:collapse;font-size:13px;margin:8px 0;} th,td{padding:3px 10px;border-bottom:1px solid #e4e7eb;text-align:right;}
 th:first-child,td:first-child{text-align:left;} tr.deep td{background:#f0f7ff;} td.up{color:#0b6e4f;} td.down{color:#b42318;}
-figure{margin:12px 0;} figcaption{font-size:12px;color:#52606d;} .notes{font-size:12px;color:#52606d;} .fail{color:#b42318;}
+figure{margin:12px 0;} figcaption{font-size:12px;color:#52606d;} .notes{font-size:12px;color:#52606d;} .warn{font-size:13px;color:#b42318;font-weight:bold;} .fail{color:#b42318;}
 </style>)";
 
 std::string page(const std::string& title, const std::string& body) {
@@ -127,6 +133,7 @@ std::string cohort_json(const CohortResult& result) {
         ordered_json values = ordered_json::object();
         for (const auto& m : n.analysis->measures) values[m.name] = number(m.value);
         night["staged_automatically"] = n.analysis->staged_automatically;
+        add_domain(night, *n.analysis);
         night["measures"] = std::move(values);
       } else {
         night["error"] = n.error;
@@ -152,7 +159,8 @@ std::string comparison_html(const NightAnalysis& before, const NightAnalysis& af
                      xml_escape(after.path.string()) + "</p>\n";
   for (const auto* night : {&before, &after})
     for (const auto& note : night->notes)
-      body += "<p class=\"notes\">" + xml_escape((night == &before ? "Before: " : "After: ") + note) + "</p>\n";
+      body += std::string("<p class=\"") + (note.starts_with("WARNING") ? "warn" : "notes") + "\">" +
+              xml_escape((night == &before ? "Before: " : "After: ") + note) + "</p>\n";
   body += "<h2>Measures</h2>\n<table><tr><th>Measure</th><th>Unit</th><th>Before</th><th>After</th>"
           "<th>Difference</th><th>% change</th></tr>\n";
   for (const auto& c : changes) {
@@ -219,7 +227,11 @@ std::string cohort_html(const CohortResult& result) {
             xml_escape(n.path.filename().string()) + "</td>";
     if (n.analysis)
       body += "<td>" + format_value(n.analysis->value("N3")) + "</td><td>" + format_value(n.analysis->value("TST")) +
-              "</td><td>" + (n.analysis->staged_automatically ? "automatic" : "expert") + "</td></tr>\n";
+              "</td><td>" + (n.analysis->staged_automatically ? "automatic" : "expert") +
+              (n.analysis->domain && n.analysis->domain->warning
+                   ? "<br><span class=\"warn\">" + xml_escape(n.analysis->domain->message()) + "</span>"
+                   : "") +
+              "</td></tr>\n";
     else
       body += "<td colspan=\"3\" class=\"fail\">" + xml_escape(n.error) + "</td></tr>\n";
   }

@@ -75,13 +75,18 @@ class Rng {
 
 // ---- Stage physiology. Amplitudes are RMS in uV of the continuous components, rates in events/min.
 struct Profile {
-  double background_uv;  // 1/f EEG background below ~8 Hz, C4-M1 (Fpz-Cz gets 0.9x)
+  double background_uv;  // 1/f EEG background below ~8 Hz, C4-M1
   double fast_uv;        // the same 1/f process above ~8 Hz: highest awake, lowest in N3 (steeper slope)
-  double muscle_uv;      // high-pass muscle contamination of the EEG (wake, movement)
+  double muscle_uv;      // high-pass muscle contamination of C4-M1 (wake, movement)
   double alpha_uv;       // 10-Hz rhythm
   double theta_uv;       // 6-Hz rhythm
+  // Fpz-Cz, the channel `psgkit stage` picks, matched to the time-domain features of the Sleep-EDF
+  // Fpz-Cz per stage (notes/simulate.md): its own continuous delta (1-Hz resonator) and 1/f parts, all
+  // under a slowly varying amplitude envelope exp(am * g - am^2) (real EEG is not stationary within an
+  // epoch: kurtosis ~1 outside N3), plus muscle.
+  double fpz_delta_uv, fpz_slow_uv, fpz_fast_uv, fpz_muscle_uv, fpz_am;
   double sem_uv;         // slow rolling eye movements (EOG)
-  double eog_uv;         // EOG background
+  double eog_slow_uv, eog_fast_uv;  // the EOG's own 1/f background (eye drift in wake), besides frontal EEG
   double emg_uv;         // chin EMG tone
   double slow_waves_per_min, spindles_per_min, kcomplexes_per_min, vertex_per_min;
   double blinks_per_min, saccades_per_min, rem_bursts_per_min, emg_bursts_per_min, twitches_per_min;
@@ -89,13 +94,13 @@ struct Profile {
 constexpr int kNumProfiles = 6;  // W, N1, N2, N3, REM, UNS (Stage values)
 // clang-format off
 constexpr std::array<Profile, kNumProfiles> kProfiles{{
-  //  bg  fast musc alpha theta sem  eog  emg   SW    sp   KC   vx   blink sacc  remB emgB twitch
-  {   10, 14,  4,   14,   3,    6,   5,   22,   0,    0,   0,   0,   12,   8,    0,   3,   0},  // W (relaxed, eyes mostly closed)
-  {   12, 11,  2,   4,    9,    35,  5,   11,   0,    0.2, 0.1, 2.5, 1,    0,    0,   0.5, 0},  // N1
-  {   15, 8,   1,   2,    6,    4,   4,   8,    3,    4,   1.2, 0.3, 0,    0,    0,   0.2, 0},  // N2
-  {   18, 6,   0.5, 1,    5,    2,   4,   7,    48,   1.5, 0.3, 0,   0,    0,    0,   0,   0},  // N3
-  {   11, 11,  1,   3,    7,    3,   4,   2.5,  0,    0,   0,   0,   0,    0,    2.5, 0,   5},  // REM
-  {   16, 16,  10,  6,    4,    10,  8,   45,   0,    0,   0,   0,   10,   10,   0,   8,   0},  // UNS (movement)
+  //  bg  fast musc alpha theta | Fpz: delta slow fast musc am | sem  EOG: slow fast | emg  SW  sp   KC   vx   blink sacc remB emgB twitch
+  {   10, 14,  4,   14,   3,      0,    16,  7,   8,   0.3,   6,   30,  10,   22,  0,  0,   0,   0,   12,   25,  0,   3,   0},  // W (relaxed)
+  {   12, 11,  2,   4,    9,      0,    6,   9,   3,   0.25,  12,  3,   3,    11,  0,  0.2, 0.1, 2.5, 1,    0,   0,   0.5, 0},  // N1
+  {   15, 8,   1,   2,    4,      5,    12,  2,   0.5, 0.2,   3,   5,   0,    8,   1,  4,   1.2, 0.3, 0,    0,   0,   0.2, 0},  // N2
+  {   18, 6,   0.5, 1,    6,      19,   8,   1.5, 0,   0.15,  2,   6,   0,    7,   48, 1.5, 0.3, 0,   0,    0,   0,   0,   0},  // N3
+  {   11, 11,  1,   3,    7,      0,    8,   5,   0.5, 0.25,  20,  10,  0,    2.5, 0,  0,   0,   0,   0,    0,   4,   0,   5},  // REM
+  {   16, 16,  10,  6,    4,      0,    16,  16,  15,  0.3,   10,  30,  10,   45,  0,  0,   0,   0,   10,   10,  0,   8,   0},  // UNS (movement)
 }};
 // clang-format on
 
@@ -130,8 +135,10 @@ class Timeline {
     const auto& pb = kProfiles[static_cast<size_t>(b)];
     auto lerp = [w](double x, double y) { return x + w * (y - x); };
     return {lerp(pa.background_uv, pb.background_uv), lerp(pa.fast_uv, pb.fast_uv), lerp(pa.muscle_uv, pb.muscle_uv),
-            lerp(pa.alpha_uv, pb.alpha_uv),
-            lerp(pa.theta_uv, pb.theta_uv), lerp(pa.sem_uv, pb.sem_uv), lerp(pa.eog_uv, pb.eog_uv),
+            lerp(pa.alpha_uv, pb.alpha_uv), lerp(pa.theta_uv, pb.theta_uv),
+            lerp(pa.fpz_delta_uv, pb.fpz_delta_uv), lerp(pa.fpz_slow_uv, pb.fpz_slow_uv), lerp(pa.fpz_fast_uv, pb.fpz_fast_uv),
+            lerp(pa.fpz_muscle_uv, pb.fpz_muscle_uv), lerp(pa.fpz_am, pb.fpz_am),
+            lerp(pa.sem_uv, pb.sem_uv), lerp(pa.eog_slow_uv, pb.eog_slow_uv), lerp(pa.eog_fast_uv, pb.eog_fast_uv),
             lerp(pa.emg_uv, pb.emg_uv), lerp(pa.slow_waves_per_min, pb.slow_waves_per_min),
             lerp(pa.spindles_per_min, pb.spindles_per_min), lerp(pa.kcomplexes_per_min, pb.kcomplexes_per_min),
             lerp(pa.vertex_per_min, pb.vertex_per_min), lerp(pa.blinks_per_min, pb.blinks_per_min),
@@ -199,6 +206,24 @@ class Resonator {
   double a1_ = 0, a2_ = 0, gain_ = 0, y1_ = 0, y2_ = 0;
 };
 
+// Slowly varying Gaussian: one-pole low-pass of white noise, unit variance (var = c^2 / (1 - a^2)).
+class SlowGaussian {
+ public:
+  SlowGaussian(double corner_hz, double fs_hz) : a_(std::exp(-kTwoPi * corner_hz / fs_hz)) {
+    gain_ = std::sqrt(1 - a_ * a_) / (1 - a_);
+  }
+  double next(double white) { return gain_ * (y_ = a_ * y_ + (1 - a_) * white); }
+
+ private:
+  double a_, gain_ = 1, y_ = 0;
+};
+
+// Fixed recording properties of the Sleep-EDF-like channels (notes/simulate.md).
+constexpr double kFpzFloorUv = 0.6;   // white amplifier/electrode noise on Fpz-Cz
+constexpr double kEogFloorUv = 0.5;   // and on the EOG
+constexpr double kEogFromFpz = 0.8;   // frontal EEG seen by the EOG electrodes (most of its NREM signal)
+constexpr double kEnvelopeHz = 0.3;   // corner of the amplitude envelope's log
+
 enum Channel { kC4 = 0, kFpz = 1, kEog = 2, kEmg = 3, kNumChannels = 4 };
 using Gains = std::array<double, kNumChannels>;
 
@@ -215,7 +240,8 @@ class Night {
   void add_continuous(uint64_t seed) {
     Rng rng(seed, 1);
     PinkNoise c4_background(fs_hz_), fpz_background(fs_hz_), eog_background(fs_hz_);
-    Resonator alpha(10.0, 1.5, fs_hz_), theta(6.0, 2.0, fs_hz_), sem(0.3, 0.25, fs_hz_);
+    Resonator alpha(10.0, 1.5, fs_hz_), theta(6.0, 2.0, fs_hz_), sem(0.3, 0.25, fs_hz_), delta(1.0, 1.0, fs_hz_);
+    SlowGaussian log_envelope(kEnvelopeHz, fs_hz_);
     double previous_emg_white = 0, previous_c4_muscle = 0, previous_fpz_muscle = 0;
     const size_t n = x_[0].size();
     const size_t block = std::max<size_t>(1, static_cast<size_t>(std::lround(fs_hz_ / 32)));
@@ -230,9 +256,13 @@ class Night {
         const auto eog = eog_background.next(rng.fast_noise());
         x_[kC4][i] = static_cast<float>(p.background_uv * c4.slow + p.fast_uv * c4.fast + a + th +
                                         p.muscle_uv * (c4_muscle - previous_c4_muscle));
-        x_[kFpz][i] = static_cast<float>(0.9 * (p.background_uv * fpz.slow + p.fast_uv * fpz.fast) + 0.5 * a + 0.8 * th +
-                                         1.5 * p.muscle_uv * (fpz_muscle - previous_fpz_muscle));
-        x_[kEog][i] = static_cast<float>(p.eog_uv * (eog.slow + eog.fast) + p.sem_uv * sem.next(rng.fast_noise()));
+        const double envelope = std::exp(p.fpz_am * log_envelope.next(rng.fast_noise()) - p.fpz_am * p.fpz_am);
+        const double frontal = envelope * (p.fpz_delta_uv * delta.next(rng.fast_noise()) + p.fpz_slow_uv * fpz.slow +
+                                           p.fpz_fast_uv * fpz.fast + 0.5 * a + 0.8 * th);
+        x_[kFpz][i] = static_cast<float>(frontal + p.fpz_muscle_uv * (fpz_muscle - previous_fpz_muscle) +
+                                         kFpzFloorUv * rng.fast_noise());
+        x_[kEog][i] = static_cast<float>(kEogFromFpz * frontal + p.eog_slow_uv * eog.slow + p.eog_fast_uv * eog.fast +
+                                         p.sem_uv * sem.next(rng.fast_noise()) + kEogFloorUv * rng.fast_noise());
         previous_c4_muscle = c4_muscle;
         previous_fpz_muscle = fpz_muscle;
         // First difference: EMG power rises with frequency like a high-passed muscle signal.
@@ -270,7 +300,7 @@ class Night {
   void add_spindle(Rng& rng, double t0) {
     const double freq_hz = rng.uniform(11.5, 15.5), length_s = rng.uniform(0.5, 2.0);
     const double peak_uv = rng.uniform(15, 35), phase = rng.uniform(0, kTwoPi);
-    add(t0, length_s, {1.0, 0.6, 0.0, 0.0}, [=](double t) {
+    add(t0, length_s, {1.0, 0.3, 0.0, 0.0}, [=](double t) {
       const double envelope = std::sin(std::numbers::pi * t / length_s);
       return peak_uv * envelope * envelope * std::sin(kTwoPi * freq_hz * t + phase);
     });
@@ -295,7 +325,7 @@ void add_events(Night& night, uint64_t seed, double swa_gain) {
     Rng rng(seed, 11);
     night.events(rng, [](const Profile& p) { return p.slow_waves_per_min; }, [&](double t0) {
       const double period_s = rng.uniform(0.6, 1.6), half_ptp_uv = rng.uniform(45, 90) * swa_gain;
-      night.add(t0, period_s, {1.0, 1.15, 0.35, 0.0},
+      night.add(t0, period_s, {1.0, 0.4, 0.4 * kEogFromFpz, 0.0},
                 [=](double t) { return -half_ptp_uv * std::sin(kTwoPi * t / period_s); });
       return period_s;
     });
@@ -311,7 +341,8 @@ void add_events(Night& night, uint64_t seed, double swa_gain) {
     Rng rng(seed, 13);
     night.events(rng, [](const Profile& p) { return p.kcomplexes_per_min; }, [&](double t0) {
       const double negative_uv = rng.uniform(60, 110), positive_uv = negative_uv * rng.uniform(0.5, 0.8);
-      night.add(t0, 1.4, {1.0, 1.1, 0.35, 0.0}, [=](double t) {
+      // Cz carries the K-complex, so it shows inverted in Fpz-Cz.
+      night.add(t0, 1.4, {1.0, -0.3, 0.25 * kEogFromFpz, 0.0}, [=](double t) {
         return -negative_uv * gauss_bump(t, 0.3, 0.09) + positive_uv * gauss_bump(t, 0.75, 0.17);
       });
       if (rng.uniform() < 0.5) night.add_spindle(rng, t0 + 0.9);
@@ -332,7 +363,7 @@ void add_events(Night& night, uint64_t seed, double swa_gain) {
     Rng rng(seed, 15);
     night.events(rng, [](const Profile& p) { return p.blinks_per_min; }, [&](double t0) {
       const double peak_uv = rng.uniform(80, 200), length_s = rng.uniform(0.25, 0.45);
-      night.add(t0, length_s, {0.05, 0.6, 1.0, 0.0}, [=](double t) {
+      night.add(t0, length_s, {0.05, 0.15, 0.3, 0.0}, [=](double t) {
         const double s = std::sin(std::numbers::pi * t / length_s);
         return peak_uv * s * s;
       });
@@ -346,7 +377,7 @@ void add_events(Night& night, uint64_t seed, double swa_gain) {
   {  // Saccades while awake.
     Rng rng(seed, 16);
     night.events(rng, [](const Profile& p) { return p.saccades_per_min; }, [&](double t0) {
-      night.add(t0, 3.0, {0.0, 0.2, 1.0, 0.0}, eye_movement(rng.sign() * rng.uniform(40, 150), 0.025, 0.8));
+      night.add(t0, 3.0, {0.0, 0.1, 1.0, 0.0}, eye_movement(rng.sign() * rng.uniform(60, 225), 0.025, 0.8));
       return 0.5;
     });
   }
@@ -356,7 +387,7 @@ void add_events(Night& night, uint64_t seed, double swa_gain) {
       const int count = 1 + static_cast<int>(rng.uniform() * 5);
       double t = t0;
       for (int k = 0; k < count; ++k) {
-        night.add(t, 2.0, {0.03, 0.25, 1.0, 0.0}, eye_movement(rng.sign() * rng.uniform(60, 180), 0.035, 0.35));
+        night.add(t, 2.0, {0.03, 0.1, 1.0, 0.0}, eye_movement(rng.sign() * rng.uniform(60, 180), 0.035, 0.35));
         t += rng.uniform(0.25, 0.9);
       }
       return t - t0;

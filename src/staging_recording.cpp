@@ -114,6 +114,7 @@ RecordingStaging stage_recording(const Recording& recording, const RecordingStag
   staging_options.channels = prefixes;
   staging_options.hmm = options.hmm;
   out.epochs = model.stage_rows(table, staging_options);
+  out.domain = check_domain(table, prefixes, prefixes, DomainReference::load());
   return out;
 }
 

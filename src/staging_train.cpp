@@ -575,9 +575,18 @@ void train_staging_models(const StagingTrainOptions& options, std::ostream* log)
   bool need_td = false, need_bp = false;
   for (auto id : options.models) (id == StagingModelId::Bandpower ? need_bp : need_td) = true;
   std::vector<Night> td, bp;
+  need_td = need_td || options.reference_only;
   if (need_td) td = load_timedomain(options.data_dir, options.max_nights);
-  if (need_bp) bp = load_bandpower(options.data_dir, options.max_nights);
+  if (need_bp && !options.reference_only) bp = load_bandpower(options.data_dir, options.max_nights);
   if (log) *log << "loaded " << td.size() << " timedomain and " << bp.size() << " bandpower nights" << std::endl;
+  if (need_td) {
+    std::vector<const FeatureTable*> tables;
+    for (const auto& n : td) tables.push_back(&n.table);
+    const auto path = options.out_dir / kDomainReferenceFileName;
+    write_file_atomic(path, build_domain_reference(tables).to_json());
+    if (log) *log << "wrote " << path.string() << std::endl;
+  }
+  if (options.reference_only) return;
 
   json report = {{"protocol",
                   "subject-wise cross-validation (both nights of a subject in the same fold); scored on expert-"

@@ -49,6 +49,9 @@ struct NightAnalysis {
   std::vector<NightMeasure> measures;  // report order, see analyse_night
   std::optional<Spectrogram> spectrogram;  // of the slow-wave channel, recordings only
   std::vector<std::string> notes;      // what was done: channels, model, epochs excluded
+  // Automatic staging of a recording only: distance of its features from the training nights'
+  // (domain.hpp); when above the threshold a "WARNING: ..." note is added as well.
+  std::optional<DomainCheck> domain;
 
   // The measure's value; NaN if absent.
   double value(const std::string& name) const;

@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "psgkit/domain.hpp"
 #include "psgkit/feature_table.hpp"
 #include "psgkit/hypnogram.hpp"
 
@@ -160,10 +161,12 @@ struct StagingTrainOptions {
   int max_nights = 0;               // > 0: only the first N nights (tests / quick runs)
   int rounds = 0;                   // > 0: override the boosting rounds (tests)
   bool ablation = false;            // also cross-validate feature/HMM variants of model a
+  bool reference_only = false;      // only write the domain reference (domain.hpp), no model
 };
 
 // Trains the models deterministically (fixed seeds, one thread: byte-identical files on rerun) and
-// writes the cross-validation report. Progress lines go to `log` when not null. Throws psgkit::Error.
+// writes the cross-validation report; with timedomain models also the domain reference
+// (kDomainReferenceFileName, from every training night). Progress lines go to `log` when not null. Throws psgkit::Error.
 void train_staging_models(const StagingTrainOptions& options, std::ostream* log);
 
 // ---- Recordings ----
@@ -180,10 +183,12 @@ struct RecordingStaging {
   std::vector<std::string> eeg_channels;   // labels used
   std::string eog_channel;                 // label used, empty if none
   StagingModelId model = StagingModelId::EegEog;
+  DomainCheck domain;                      // distance of the recording's features from the training nights'
 };
 
 // Stages a recording: picks channels, resamples to 100 Hz, computes the sleepedf-timedomain recipe
-// and applies the matching shipped model. Throws psgkit::Error.
+// and applies the matching shipped model; measures the features against the shipped domain reference
+// (domain.hpp). Throws psgkit::Error.
 RecordingStaging stage_recording(const Recording& recording, const RecordingStagingOptions& options = {});
 
 }  // namespace psgkit
