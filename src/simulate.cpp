@@ -95,11 +95,11 @@ constexpr int kNumProfiles = 6;  // W, N1, N2, N3, REM, UNS (Stage values)
 // clang-format off
 constexpr std::array<Profile, kNumProfiles> kProfiles{{
   //  bg  fast musc alpha theta | Fpz: delta slow fast musc am | sem  EOG: slow fast | emg  SW  sp   KC   vx   blink sacc remB emgB twitch
-  {   10, 14,  4,   14,   3,      0,    16,  7,   8,   0.3,   6,   30,  10,   22,  0,  0,   0,   0,   12,   25,  0,   3,   0},  // W (relaxed)
-  {   12, 11,  2,   4,    9,      0,    6,   9,   3,   0.25,  12,  3,   3,    11,  0,  0.2, 0.1, 2.5, 1,    0,   0,   0.5, 0},  // N1
-  {   15, 8,   1,   2,    4,      5,    12,  2,   0.5, 0.2,   3,   5,   0,    8,   1,  4,   1.2, 0.3, 0,    0,   0,   0.2, 0},  // N2
-  {   18, 6,   0.5, 1,    6,      19,   8,   1.5, 0,   0.15,  2,   6,   0,    7,   48, 1.5, 0.3, 0,   0,    0,   0,   0,   0},  // N3
-  {   11, 11,  1,   3,    7,      0,    8,   5,   0.5, 0.25,  20,  10,  0,    2.5, 0,  0,   0,   0,   0,    0,   4,   0,   5},  // REM
+  {   10, 14,  4,   14,   3,      0,    16,  7,   11,  0.3,   6,   30,  25,   22,  0,  0,   0,   0,   12,   25,  0,   3,   0},  // W (relaxed)
+  {   12, 11,  2,   4,    9,      0,    7,   7,   6,   0.25,  12,  3,   6,    11,  0,  0.2, 0.1, 2.5, 1,    0,   0,   0.5, 0},  // N1
+  {   15, 8,   1,   2,    4,      5,    12,  2,   0.5, 0.2,   3,   6,   0,    8,   1,  4,   1.2, 0.3, 0,    0,   0,   0.2, 0},  // N2
+  {   18, 6,   0.5, 1,    6,      19,   8,   5,   0,   0.2,   2,   6,   3,    7,   48, 1.5, 0.3, 0,   0,    0,   0,   0,   0},  // N3
+  {   11, 11,  1,   3,    7,      0,    8,   5,   1.5, 0.25,  20,  10,  0,    2.5, 0,  0,   0,   0,   0,    0,   4,   0,   5},  // REM
   {   16, 16,  10,  6,    4,      0,    16,  16,  15,  0.3,   10,  30,  10,   45,  0,  0,   0,   0,   10,   10,  0,   8,   0},  // UNS (movement)
 }};
 // clang-format on
@@ -219,7 +219,7 @@ class SlowGaussian {
 };
 
 // Fixed recording properties of the Sleep-EDF-like channels (notes/simulate.md).
-constexpr double kFpzFloorUv = 0.6;   // white amplifier/electrode noise on Fpz-Cz
+constexpr double kFpzFloorUv = 0.45;   // white amplifier/electrode noise on Fpz-Cz
 constexpr double kEogFloorUv = 0.5;   // and on the EOG
 constexpr double kEogFromFpz = 0.8;   // frontal EEG seen by the EOG electrodes (most of its NREM signal)
 constexpr double kEnvelopeHz = 0.3;   // corner of the amplitude envelope's log
@@ -261,8 +261,10 @@ class Night {
                                            p.fpz_fast_uv * fpz.fast + 0.5 * a + 0.8 * th);
         x_[kFpz][i] = static_cast<float>(frontal + p.fpz_muscle_uv * (fpz_muscle - previous_fpz_muscle) +
                                          kFpzFloorUv * rng.fast_noise());
-        x_[kEog][i] = static_cast<float>(kEogFromFpz * frontal + p.eog_slow_uv * eog.slow + p.eog_fast_uv * eog.fast +
-                                         p.sem_uv * sem.next(rng.fast_noise()) + kEogFloorUv * rng.fast_noise());
+        x_[kEog][i] = static_cast<float>(kEogFromFpz * frontal +
+                                         envelope * (p.eog_slow_uv * eog.slow + p.eog_fast_uv * eog.fast +
+                                                         p.sem_uv * sem.next(rng.fast_noise())) +
+                                         kEogFloorUv * rng.fast_noise());
         previous_c4_muscle = c4_muscle;
         previous_fpz_muscle = fpz_muscle;
         // First difference: EMG power rises with frequency like a high-passed muscle signal.
