@@ -156,12 +156,12 @@ DomainCheck check_domain(const FeatureTable& table, const std::vector<std::strin
 }
 
 std::string DomainCheck::message() const {
-  std::string text = fmt::format("{} (domain distance {:.2f} {} {:.2f}", warning ? "recording unlike the training nights"
-                                                                                 : "recording like the training nights",
-                                 distance, warning ? ">" : "<=", threshold);
-  const size_t shown = std::min<size_t>(3, components.size());
+  if (!warning) return fmt::format("recording like the training nights (domain distance {:.2f} <= {:.2f})", distance, threshold);
+  std::string text = fmt::format("recording unlike the training nights, staging may be wrong (domain distance {:.2f} > {:.2f}",
+                                 distance, threshold);
+  const size_t shown = std::min(kDomainTopFeatures, components.size());
   for (size_t i = 0; i < shown; ++i)
-    text += fmt::format("{} {}_{} {:.0f} % of epochs outside the training range (median at the {:.0f}th percentile)",
+    text += fmt::format("{} {}_{} outside the training range in {:.0f} % of epochs (median at percentile {:.0f})",
                         i == 0 ? ":" : ";", components[i].slot, components[i].feature,
                         100 * components[i].outside_fraction, 100 * components[i].median_position);
   return text + ")";

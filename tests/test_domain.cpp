@@ -98,3 +98,70 @@ TEST_CASE("build_domain_reference: numpy percentiles of the scored rows, UNS lef
   psgkit::write_file_atomic(dir / "bad.json", "{\"format\": \"something else\"}");
   CHECK_THROWS_AS(DomainReference::load(dir / "bad.json"), psgkit::Error);
 }
+
+// Real recordings against the shipped reference (data/models/staging-reference.json). The figures and
+// the threshold's calibration are in notes/domain.md.
+TEST_CASE("shipped reference: Sleep-EDF gives no warning, wrong units and DREAMS excerpt 3 give one") {
+  if (!psgkit_test::have_shared_data()) return;
+  const DomainReference ref = DomainReference::load();
+  CHECK(ref.nights == 133);
+
+  SUBCASE("a real Sleep-EDF night's table (SC4001E0), as model c and as model a see it") {
+    const FeatureTable t = psgkit::read_feature_csv(psgkit_test::shared_data() / "sleep-edf-153/SC4001E0.timedomain.csv");
+    const auto c = psgkit::check_domain(t, {"fpz_cz"}, {"eeg"}, ref);
+    MESSAGE("SC4001E0 as model c: distance " << c.distance);
+    CHECK(c.distance == doctest::Approx(0.1167).epsilon(0.01));  // the calibration script's value (notes/domain.md)
+    CHECK_FALSE(c.warning);
+    const std::vector<std::string> slots = {"fpz_cz", "pz_oz", "eog"};
+    CHECK_FALSE(psgkit::check_domain(t, slots, slots, ref).warning);
+  }
+
+  const auto first300s = psgkit_test::shared_data() / "sleep-edf/SC4001E0-first300s.edf";
+  SUBCASE("the raw first 300 s of SC4001E0, staged from the EDF") {
+    const auto staged = psgkit::stage_recording(psgkit::Recording::open(first300s));
+    CHECK(staged.domain.epochs == 10);
+    CHECK(staged.domain.distance == 0.0);
+    CHECK_FALSE(staged.domain.warning);
+  }
+
+  SUBCASE("the same EEG in a wrong unit: x1000 (nV as uV) and x1e-6 (uV as V)") {
+    const psgkit::Recording rec = psgkit::Recording::open(first300s);
+    for (const double scale : {1000.0, 1e-6}) {
+      std::vector<double> x = rec.read_double(rec.require_signal("EEG Fpz-Cz"));
+      for (auto& v : x) v *= scale;
+      const std::vector<psgkit::RecipeChannel> channels = {{"eeg", x}};
+      const FeatureTable t = psgkit::compute_recipe_100hz(channels, psgkit::Recipe::SleepEdfTimedomain);
+      const auto check = psgkit::check_domain(t, {"eeg"}, {"eeg"}, ref);
+      MESSAGE("x" << scale << ": " << check.message());
+      CHECK(check.warning);
+      // std and iqr of every epoch lie beyond the training range; the scale-free features do not move.
+      CHECK(check.components[0].outside_fraction == 1.0);
+      CHECK(check.components[1].outside_fraction == 1.0);
+      CHECK(check.distance >= 2.0 / 3.0);
+    }
+    // And through an EDF written in the wrong unit, staged as `psgkit stage` does.
+    psgkit_test::TempDir dir("domain-units");
+    psgkit::SignalToWrite s;
+    s.label = "EEG Fpz-Cz";
+    s.fs_hz = 100;
+    for (double v : rec.read_double(rec.require_signal("EEG Fpz-Cz"))) s.samples.push_back(static_cast<float>(v * 1000));
+    s.physical_min = -300000;
+    s.physical_max = 300000;
+    psgkit::write_edf(dir / "mv.edf", {s}, {}, {});
+    const auto staged = psgkit::stage_recording(psgkit::Recording::open(dir / "mv.edf"));
+    CHECK(staged.domain.warning);
+  }
+
+  SUBCASE("DREAMS 30-min patient excerpts, C3-A1/Cz-A1: excerpt 3 (50 Hz) is flagged, excerpt 8 (200 Hz) not") {
+    // Calibration (notes/domain.md): distances 0.200, 0.311, 0.117, 0.094, 0.006 for excerpts 1, 3, 4, 6, 8;
+    // model c's accuracy on them 0.78, 0.38, 0.73, 0.43, 0.82. Sampled at 50 Hz, excerpt 3 lacks everything
+    // above 25 Hz, so its Petrosian FD lies above the training range in most epochs.
+    const auto e3 = psgkit::stage_recording(psgkit::Recording::open(psgkit_test::shared_data() / "dreams/excerpt3.edf"));
+    MESSAGE("excerpt 3: " << e3.domain.message());
+    CHECK(e3.domain.warning);
+    CHECK(e3.domain.components[0].feature == "petrosian_fd");
+    const auto e8 = psgkit::stage_recording(psgkit::Recording::open(psgkit_test::shared_data() / "dreams/excerpt8.edf"));
+    MESSAGE("excerpt 8: " << e8.domain.message());
+    CHECK_FALSE(e8.domain.warning);
+  }
+}

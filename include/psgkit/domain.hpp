@@ -69,8 +69,9 @@ struct DomainCheck {
   size_t epochs = 0;
   std::vector<DomainComponent> components;  // every slot x feature, largest outside fraction first
 
-  // One line for people: distance, threshold and the features furthest out, e.g. "recording unlike
-  // the training nights (domain distance 0.93 > 0.25: eeg_std 100 % of epochs outside ...)".
+  // One line for people: distance and threshold, and with a warning the features furthest out, e.g.
+  // "recording unlike the training nights, staging may be wrong (domain distance 0.93 > 0.25: eeg_std
+  // outside the training range in 100 % of epochs (median at percentile 100); ...)".
   std::string message() const;
   // JSON object {"domain_warning", "domain_distance", "domain_threshold", "domain_components": [{slot,
   // feature, outside_fraction, median_position}, ...]}, whose keys callers merge into their own output.
