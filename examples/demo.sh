@@ -19,12 +19,19 @@ done
 # check are printed), then sleep statistics and the deep-sleep signal measures are compared.
 echo "== before/after comparison, automatic staging of each recording"
 "$psgkit" compare "$out/before.edf" "$out/after.edf" --html "$out/report.html" -o "$out/comparison.txt"
-# For reference: the same comparison from the hypnograms the nights were simulated from (the truth).
+head -n 22 "$out/comparison.txt"
+echo "   ... full table: $out/comparison.txt"
+echo
+# For reference: the same measures from the hypnograms the nights were simulated from (the truth),
+# beside the automatic ones, for every measure both comparisons have.
 "$psgkit" compare "$demo/before.csv" "$demo/after.csv" -o "$out/comparison-simulated-scoring.txt" 2>/dev/null
-echo "(right: the same measures from the hypnograms the nights were simulated from)"
-paste -d' ' <(head -n 22 "$out/comparison.txt" | cut -c1-80) \
-  <(head -n 22 "$out/comparison-simulated-scoring.txt" | cut -c24-80 | sed 's/^/ | /')
-echo "   ... full tables: $out/comparison.txt, $out/comparison-simulated-scoring.txt"
+echo "== automatic staging beside the scoring the nights were simulated from"
+# Columns: measure, unit (may be blank), before, after, difference, % change.
+awk 'NR == FNR { if (FNR > 1) truth[$1] = $(NF - 3) " " $(NF - 2); next }
+     FNR == 1 { printf "%-22s %7s %12s %12s %12s %12s\n", "measure", "unit", "before auto", "simulated", "after auto", "simulated"; next }
+     ($1 in truth) && shown++ < 16 { split(truth[$1], t, " ");
+       printf "%-22s %7s %12s %12s %12s %12s\n", $1, NF == 6 ? $2 : "", $(NF - 3), t[1], $(NF - 2), t[2] }' \
+  "$out/comparison-simulated-scoring.txt" "$out/comparison.txt"
 echo
 for night in before after; do
   echo "== automatic staging of the $night night against the scoring it was simulated from"
