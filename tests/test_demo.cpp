@@ -1,7 +1,9 @@
 // `make demo` end to end: the demo nights (data/demo/before.csv and after.csv, simulated as
 // examples/demo.sh does) staged automatically with the shipped models find the simulated N3 within
 // 5 minutes, and nothing flags them as unlike the training nights.
+#include <algorithm>
 #include <cmath>
+#include <string>
 
 #include "psgkit/hypnogram.hpp"
 #include "psgkit/recording.hpp"
@@ -35,7 +37,7 @@ TEST_CASE("demo nights: automatic N3 within 5 min of the simulated truth") {
     const psgkit::RecordingStaging staged = psgkit::stage_recording(psgkit::Recording::open(path));
     const psgkit::Hypnogram automatic = staged.epochs.to_hypnogram();
     const double truth_min = n3_minutes(truth), auto_min = n3_minutes(automatic);
-    MESSAGE(night.name << ": N3 truth " << truth_min << " min, automatic " << auto_min << " min (model "
+    MESSAGE(std::string(night.name) << ": N3 truth " << truth_min << " min, automatic " << auto_min << " min (model "
                        << psgkit::to_string(staged.model) << ", domain distance " << staged.domain.distance << ")");
     CHECK(std::fabs(auto_min - truth_min) <= 5.0);
     CHECK_FALSE(staged.domain.warning);

@@ -37,7 +37,7 @@ void collect(const psgkit::FeatureTable& table, const std::vector<psgkit::Stage>
              const std::string& as, PerStage& out) {
   for (const auto& f : psgkit::recipe_feature_names(psgkit::Recipe::SleepEdfTimedomain)) {
     const int c = table.column(prefix + "_" + f);
-    REQUIRE_MESSAGE(c >= 0, prefix + "_" + f);
+    REQUIRE_MESSAGE(c >= 0, prefix << "_" << f);
     for (size_t r = 0; r < table.rows(); ++r)
       if (stages[r] != psgkit::Stage::UNS) out[stages[r]][as + "_" + f].push_back(table.at(r, static_cast<size_t>(c)));
   }
