@@ -4,12 +4,14 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "psgkit/compare.hpp"
 #include "psgkit/domain.hpp"
 #include "psgkit/error.hpp"
 #include "psgkit/feature_table.hpp"
 #include "psgkit/io.hpp"
 #include "psgkit/recipes.hpp"
 #include "psgkit/recording.hpp"
+#include "psgkit/report.hpp"
 #include "psgkit/staging.hpp"
 #include "support.hpp"
 
@@ -168,4 +170,31 @@ TEST_CASE("shipped reference: Sleep-EDF gives no warning, wrong units and DREAMS
     MESSAGE("excerpt 8: " << e8.domain.message());
     CHECK_FALSE(e8.domain.warning);
   }
+}
+
+TEST_CASE("a night's domain warning reaches the comparison's JSON and HTML") {
+  psgkit::NightAnalysis before;
+  before.path = "before.edf";
+  before.is_recording = before.staged_automatically = true;
+  using S = psgkit::Stage;
+  before.hypnogram.stages = {S::W, S::N1, S::N2, S::N3, S::N3, S::N2, S::REM, S::W};
+  psgkit::NightAnalysis after = before;
+  after.path = "after.edf";
+  psgkit::DomainCheck check;
+  check.distance = 0.9;
+  check.warning = true;
+  check.components = {{"eeg", "std", 1.0, 1.0}};
+  before.domain = check;
+  before.notes.push_back("WARNING: " + check.message());
+  after.domain = psgkit::DomainCheck{};  // checked, no warning
+  const auto changes = psgkit::compare_nights(before, after);
+  const std::string html = psgkit::comparison_html(before, after, changes);
+  CHECK(html.find("<p class=\"warn\">Before: WARNING: recording unlike the training nights") != std::string::npos);
+  CHECK(html.find("domain distance 0.90 &gt; 0.25: eeg_std outside the training range in 100 % of epochs") !=
+        std::string::npos);
+  CHECK(html.find("After: WARNING") == std::string::npos);
+  const auto j = nlohmann::json::parse(psgkit::comparison_json(before, after, changes));
+  CHECK(j.at("before").at("domain_warning").get<bool>());
+  CHECK(j.at("before").at("domain_distance").get<double>() == doctest::Approx(0.9));
+  CHECK_FALSE(j.at("after").at("domain_warning").get<bool>());
 }
