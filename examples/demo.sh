@@ -35,7 +35,7 @@ awk 'NR == FNR { if (FNR > 1) truth[$1] = $(NF - 3) " " $(NF - 2); next }
 echo
 for night in before after; do
   echo "== automatic staging of the $night night against the scoring it was simulated from"
-  "$psgkit" stage "$out/$night.edf" -o "$out/$night-staged.csv" 2>/dev/null
+  "$psgkit" stage "$out/$night.edf" -o "$out/$night-staged.csv" 2>&1  # channels, model, out-of-domain check
   "$psgkit" evaluate --truth "$demo/$night.csv" --pred "$out/$night-staged.csv" | grep -E "accuracy|kappa|N3"
   echo
 done
