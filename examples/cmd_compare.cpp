@@ -62,6 +62,8 @@ const psgkit_cli::Register compare_command([](CLI::App& app) {
     }
     for (const auto* night : {&before, &after})
       for (const auto& note : night->notes) std::cerr << night->path.filename().string() << ": " << note << '\n';
+    for (const auto* night : {&before, &after})
+      for (const auto& w : night->warnings) std::cerr << night->path.filename().string() << ": warning: " << w << '\n';
     psgkit_cli::emit(args->output, args->json ? psgkit::comparison_json(before, after, changes)
                                               : psgkit::comparison_text(changes));
   });
@@ -87,6 +89,9 @@ const psgkit_cli::Register cohort_command([](CLI::App& app) {
     options.night = night_options(args->night);
     options.jobs = args->jobs;
     const auto result = psgkit::run_cohort(psgkit::read_manifest(args->manifest), options);
+    for (const auto& n : result.nights)
+      if (n.analysis)
+        for (const auto& w : n.analysis->warnings) std::cerr << n.subject << " " << n.session << ": warning: " << w << '\n';
     if (!args->html.empty()) {
       psgkit::write_file_atomic(args->html, psgkit::cohort_html(result));
     }

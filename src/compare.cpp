@@ -12,6 +12,7 @@
 #include "psgkit/deep_sleep.hpp"
 #include "psgkit/error.hpp"
 #include "psgkit/io.hpp"
+#include "psgkit/night_record.hpp"
 #include "psgkit/paired_stats.hpp"
 #include "psgkit/preprocess.hpp"
 #include "psgkit/recording.hpp"
@@ -68,6 +69,7 @@ void append_signal_measures(NightAnalysis& night, const Recording& recording, in
       {"artefact_epochs", static_cast<double>(flagged), "count", false},
   };
   night.measures.insert(night.measures.end(), measures.begin(), measures.end());
+  night.swa_channel = info.label;
   night.notes.push_back("slow-wave measures from " + info.label);
   for (const auto& w : deep.warnings) night.notes.push_back(info.label + ": " + w);
   WelchOptions welch;
@@ -109,6 +111,11 @@ bool is_recording_file(const fs::path& path) {
 }
 
 NightAnalysis analyse_night(const NightInput& input, const NightAnalysisOptions& options) {
+  if (is_night_record_file(input.path)) {
+    if (input.hypnogram)
+      throw Error(input.path.string(), "hypnogram", "a per-night record already holds its hypnogram; give none");
+    return read_night_record(input.path);
+  }
   NightAnalysis night;
   night.path = input.path;
   std::optional<Recording> recording;
@@ -128,6 +135,9 @@ NightAnalysis analyse_night(const NightInput& input, const NightAnalysisOptions&
     night.hypnogram = staging.epochs.to_hypnogram();
     night.staged_automatically = true;
     staged_eeg = staging.eeg_channels;
+    night.model = std::string(to_string(staging.model));
+    night.staging_channels = staging.eeg_channels;
+    if (!staging.eog_channel.empty()) night.staging_channels.push_back(staging.eog_channel);
     std::string channels;
     for (const auto& c : staging.eeg_channels) channels += (channels.empty() ? "" : ", ") + c;
     if (!staging.eog_channel.empty()) channels += ", EOG " + staging.eog_channel;

@@ -127,6 +127,7 @@ std::string cohort_json(const CohortResult& result) {
         ordered_json values = ordered_json::object();
         for (const auto& m : n.analysis->measures) values[m.name] = number(m.value);
         night["staged_automatically"] = n.analysis->staged_automatically;
+        if (!n.analysis->warnings.empty()) night["warnings"] = n.analysis->warnings;
         night["measures"] = std::move(values);
       } else {
         night["error"] = n.error;

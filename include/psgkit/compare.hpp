@@ -21,7 +21,7 @@
 namespace psgkit {
 
 struct NightInput {
-  std::filesystem::path path;                       // EDF/BDF recording, or a hypnogram file
+  std::filesystem::path path;  // EDF/BDF recording, hypnogram file, or per-night record (night_record.hpp)
   std::optional<std::filesystem::path> hypnogram;   // expert scoring of the recording (optional)
 };
 
@@ -49,6 +49,10 @@ struct NightAnalysis {
   std::vector<NightMeasure> measures;  // report order, see analyse_night
   std::optional<Spectrogram> spectrogram;  // of the slow-wave channel, recordings only
   std::vector<std::string> notes;      // what was done: channels, model, epochs excluded
+  std::string model;                   // staging model ("a".."d"); empty when the hypnogram was given
+  std::vector<std::string> staging_channels;  // EEG (then EOG) labels the staging used
+  std::string swa_channel;             // label of the slow-wave channel; empty without a recording
+  std::vector<std::string> warnings;   // what psgkit cannot vouch for (e.g. a record of another version)
 
   // The measure's value; NaN if absent.
   double value(const std::string& name) const;
