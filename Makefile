@@ -3,7 +3,8 @@ BUILD      ?= build
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 DEBIAN_PACKAGES := cmake g++ make libedf-dev libeigen3-dev libfftw3-dev libbenchmark-dev doctest-dev \
-                   nlohmann-json3-dev libcli11-dev libfmt-dev libxgboost-dev zlib1g-dev chromium
+                   nlohmann-json3-dev libcli11-dev libfmt-dev libxgboost-dev zlib1g-dev chromium \
+                   libssl-dev snakemake
 
 .PHONY: deps build demo test bench test-sanitize test-tsan fuzz clean
 
