@@ -1,7 +1,9 @@
 // `psgkit compare` and `psgkit cohort`: before/after deep-sleep comparison of one person or a group.
 #include <iostream>
+#include <optional>
 
 #include "cli.hpp"
+#include "progress.hpp"
 #include "psgkit/compare.hpp"
 #include "psgkit/io.hpp"
 #include "psgkit/report.hpp"
@@ -88,7 +90,11 @@ const psgkit_cli::Register cohort_command([](CLI::App& app) {
     psgkit::CohortOptions options;
     options.night = night_options(args->night);
     options.jobs = args->jobs;
-    const auto result = psgkit::run_cohort(psgkit::read_manifest(args->manifest), options);
+    const auto entries = psgkit::read_manifest(args->manifest);
+    std::optional<psgkit_cli::Progress> progress(std::in_place, "cohort", entries.size());
+    options.on_night_done = [&](const psgkit::CohortNight& n) { progress->item_done(n.subject + " " + n.session, n.error); };
+    const auto result = psgkit::run_cohort(entries, options);
+    progress.reset();
     for (const auto& n : result.nights)
       if (n.analysis)
         for (const auto& w : n.analysis->warnings) std::cerr << n.subject << " " << n.session << ": warning: " << w << '\n';

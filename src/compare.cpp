@@ -6,6 +6,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -289,12 +290,17 @@ CohortResult run_cohort(const std::vector<ManifestEntry>& entries, const CohortO
     result.nights.push_back({e.subject, e.session, e.path, std::nullopt, {}});
   }
   std::atomic<size_t> next{0};
+  std::mutex report;
   auto worker = [&] {
     for (size_t i = next++; i < entries.size(); i = next++) {
       try {
         result.nights[i].analysis = analyse_night({entries[i].path, entries[i].hypnogram}, options.night);
       } catch (const std::exception& e) {
         result.nights[i].error = e.what();
+      }
+      if (options.on_night_done) {
+        const std::lock_guard lock(report);
+        options.on_night_done(result.nights[i]);
       }
     }
   };

@@ -142,3 +142,24 @@ TEST_CASE("psgkit stats --json -o writes the record that cohort reads") {
            (std::isnan(back.measures[i].value) && std::isnan(direct.measures[i].value))));
   }
 }
+
+TEST_CASE("cohort progress: one line per night on stderr when it is not a terminal") {
+  if (psgkit_test::cli_path().empty()) return;
+  psgkit_test::TempDir dir("progress");
+  const auto demo = psgkit_test::source_dir() / "data/demo";
+  write_file_atomic(dir / "m.csv", "subject,session,path\na,before," + (demo / "before.csv").string() + "\na,after," +
+                                       (demo / "after.csv").string() + "\nb,before," + (demo / "before.csv").string() +
+                                       "\nb,after,missing.csv\n");
+  const auto r = psgkit_test::run_command(psgkit_test::cli_path() + " cohort " + (dir / "m.csv").string() +
+                                          " --jobs 2 -o " + (dir / "out.txt").string() + " 2>&1");
+  CHECK(r.exit_code == 3);
+  size_t lines = 0;
+  for (size_t at = r.output.find("cohort: "); at != std::string::npos; at = r.output.find("cohort: ", at + 1))
+    lines += r.output.compare(at, 10, "cohort: 1/") == 0 || r.output.compare(at, 10, "cohort: 2/") == 0 ||
+             r.output.compare(at, 10, "cohort: 3/") == 0 || r.output.compare(at, 10, "cohort: 4/") == 0;
+  CHECK(lines == 4);
+  CHECK(r.output.find("cohort: 4/4 ") != std::string::npos);
+  CHECK(r.output.find("b after failed: ") != std::string::npos);
+  CHECK(r.output.find("(1 failed, ") != std::string::npos);
+  CHECK(r.output.find('\r') == std::string::npos);
+}

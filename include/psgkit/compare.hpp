@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -94,9 +95,13 @@ std::vector<ManifestEntry> read_manifest(const std::filesystem::path& path);
 // sessions first appear in the manifest. The first is the baseline every other is compared with.
 std::vector<std::string> session_order(const std::vector<ManifestEntry>& entries);
 
+struct CohortNight;
+
 struct CohortOptions {
   NightAnalysisOptions night;
   int jobs = 1;  // nights analysed in parallel (each night on one thread)
+  // Called after each night (analysed or failed), from the thread that analysed it, one call at a time.
+  std::function<void(const CohortNight& night)> on_night_done;
 };
 
 struct CohortMeasure {
