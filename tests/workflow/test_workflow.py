@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """ctest `workflow`: examples/workflow/Snakefile on four simulated 1-h nights (2 subjects x before/after).
 
-Checks: DIR/cohort.json equals `psgkit cohort M.csv --json` on the same manifest except each night's
-"path" (the workflow's cohort reads the per-night records, the direct run the EDFs); a rerun after a
+Checks: DIR/cohort.json equals `psgkit cohort M.csv --json` on the same manifest, numbers to the bit,
+except each night's "path" (the workflow's cohort reads the per-night records, the direct run the EDFs); a rerun after a
 deleted (failed) record and two added nights runs exactly those nights; prints the workflow's overhead
 per night (Snakemake's bookkeeping on top of `psgkit stats`, CPU time of the child processes).
 Usage: test_workflow.py PSGKIT SOURCE_DIR. Exit 77 (skipped) when snakemake is not installed.
@@ -51,19 +51,6 @@ def without_paths(cohort):
     return cohort
 
 
-def same(a, b):
-    """Equal, numbers to 1e-12 relative: two processes may differ in the last bit of the spectral
-    measures (FFTW_MEASURE picks its algorithm by timing, notes/workflow.md); records themselves
-    round-trip exactly (tests/test_night_record.cpp)."""
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return isinstance(b, list) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    if isinstance(a, float) and isinstance(b, (int, float)):
-        return abs(a - b) <= 1e-12 * max(abs(a), abs(b))
-    return a == b
-
-
 def workflow(folder, outdir, manifest, cores="2"):
     return run([snakemake, "-s", snakefile, "--cores", cores, "--config", f"manifest={manifest}",
                 f"outdir={outdir}", f"psgkit={psgkit}"], cwd=folder)
@@ -91,7 +78,7 @@ with tempfile.TemporaryDirectory(prefix="psgkit-workflow-") as folder:
     direct = json.loads(run([psgkit, "cohort", manifest, "--json"]).stdout)
     cohort_cpu = child_cpu_s() - cpu0
     got = json.load(open(os.path.join(outdir, "cohort.json")))
-    assert same(without_paths(got), without_paths(direct)), "workflow cohort.json differs from psgkit cohort"
+    assert without_paths(got) == without_paths(direct), "workflow cohort.json differs from psgkit cohort"
     assert os.path.getsize(os.path.join(outdir, "cohort.html")) > 1000
     print(f"workflow on {len(rows)} nights, 1 core: {wf_wall:.2f} s wall, {wf_cpu:.2f} s CPU; "
           f"psgkit stats alone {stats_cpu:.2f} s CPU, cohort alone {cohort_cpu:.2f} s CPU; "
@@ -114,5 +101,5 @@ with tempfile.TemporaryDirectory(prefix="psgkit-workflow-") as folder:
             assert os.stat(os.path.join(outdir, "nights", name)).st_mtime_ns == mtime, f"{name} was recomputed"
     got = json.load(open(os.path.join(outdir, "cohort.json")))
     assert [s["subject"] for s in got["subjects"]] == ["s1", "s2", "s3"]
-    assert same(without_paths(got), without_paths(json.loads(run([psgkit, "cohort", manifest, "--json"]).stdout)))
+    assert without_paths(got) == without_paths(json.loads(run([psgkit, "cohort", manifest, "--json"]).stdout))
     print("rerun recomputed exactly s2_after, s3_before, s3_after; cohort.json still equals psgkit cohort")
