@@ -5,8 +5,8 @@ FUZZ_SECONDS ?= 60
 # What the library and CLI need (`make demo`), and what only the tests and benchmarks need (Chromium
 # renders the HTML report in test_report).
 BUILD_PACKAGES := cmake g++ make libedf-dev libeigen3-dev libfftw3-dev nlohmann-json3-dev libcli11-dev libfmt-dev \
-                  libxgboost-dev
-TEST_PACKAGES  := doctest-dev libbenchmark-dev zlib1g-dev chromium
+                  libxgboost-dev libssl-dev
+TEST_PACKAGES  := doctest-dev libbenchmark-dev zlib1g-dev chromium snakemake
 DEBIAN_PACKAGES := $(BUILD_PACKAGES) $(TEST_PACKAGES)
 
 .PHONY: deps deps-build build demo test bench test-sanitize test-tsan fuzz clean

@@ -61,7 +61,15 @@ done
 "$report" time --name startup --runs "$runs" --out "$out/89-startup.json" -- "$psgkit" --version
 "$report" time --name stage --runs "$runs" --bound-from BM_StagePipeline --out "$out/90-stage.json" -- "$psgkit" stage "$night"
 
-# Parallel cohort: 4 subjects x before/after, 2-h nights at 256 Hz, 1 vs 2 jobs.
+# The whole per-night analysis against staging on the same night (issue #17), and compare of two nights.
+night2=$out/night2-8h-6x256hz.edf
+"$psgkit" simulate --hypnogram "$here/data/demo/after.csv" --fs 256 --seed 8 --extra-eeg 2 --swa-gain 1.3 -o "$night2"
+"$report" evict "$night2"
+cat "$night2" >/dev/null
+"$report" time --name stats --runs "$runs" --out "$out/93-stats.json" -- "$psgkit" stats "$night" --json
+"$report" time --name compare --runs "$runs" --out "$out/94-compare.json" -- "$psgkit" compare "$night" "$night2" --json
+
+# Parallel cohort: 40 nights (20 subjects x before/after over 8 simulated 2-h nights at 256 Hz), 1 vs 2 jobs.
 if [[ ${PSGKIT_BENCH_COHORT:-1} != 0 ]]; then
   if "$psgkit" cohort --help >/dev/null 2>&1; then
     cohort=$out/cohort
@@ -73,8 +81,11 @@ if [[ ${PSGKIT_BENCH_COHORT:-1} != 0 ]]; then
         [[ $session == after ]] && gain=1.3
         "$psgkit" simulate --hypnogram "$here/data/demo/$session.csv" --fs 256 --seed "$((s * 10))" --swa-gain "$gain" \
           --duration-h 2 -o "$cohort/s$s-$session.edf"
-        echo "s$s,$session,s$s-$session.edf" >>"$cohort/manifest.csv"
+        "$report" evict "$cohort/s$s-$session.edf"
       done
+    done
+    for s in $(seq 1 20); do
+      for session in before after; do echo "p$s,$session,s$(( (s - 1) % 4 + 1 ))-$session.edf" >>"$cohort/manifest.csv"; done
     done
     "$report" time --name cohort-jobs1 --runs 2 --out "$out/91-cohort-jobs1.json" -- "$psgkit" cohort "$cohort/manifest.csv" --jobs 1
     "$report" time --name cohort-jobs2 --runs 2 --out "$out/92-cohort-jobs2.json" -- "$psgkit" cohort "$cohort/manifest.csv" --jobs 2

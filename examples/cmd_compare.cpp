@@ -1,7 +1,10 @@
 // `psgkit compare` and `psgkit cohort`: before/after deep-sleep comparison of one person or a group.
+#include <future>
 #include <iostream>
+#include <optional>
 
 #include "cli.hpp"
+#include "progress.hpp"
 #include "psgkit/compare.hpp"
 #include "psgkit/io.hpp"
 #include "psgkit/report.hpp"
@@ -54,14 +57,20 @@ const psgkit_cli::Register compare_command([](CLI::App& app) {
       if (!hypnogram.empty()) in.hypnogram = hypnogram;
       return in;
     };
-    const auto before = psgkit::analyse_night(input(args->before, args->hypnogram_before), options);
+    // The two nights on two cores.
+    auto before_night = std::async(std::launch::async, [&] {
+      return psgkit::analyse_night(input(args->before, args->hypnogram_before), options);
+    });
     const auto after = psgkit::analyse_night(input(args->after, args->hypnogram_after), options);
+    const auto before = before_night.get();
     const auto changes = psgkit::compare_nights(before, after);
     if (!args->html.empty()) {
       psgkit::write_file_atomic(args->html, psgkit::comparison_html(before, after, changes));
     }
     for (const auto* night : {&before, &after})
       for (const auto& note : night->notes) std::cerr << night->path.filename().string() << ": " << note << '\n';
+    for (const auto* night : {&before, &after})
+      for (const auto& w : night->warnings) std::cerr << night->path.filename().string() << ": warning: " << w << '\n';
     psgkit_cli::emit(args->output, args->json ? psgkit::comparison_json(before, after, changes)
                                               : psgkit::comparison_text(changes));
   });
@@ -86,10 +95,17 @@ const psgkit_cli::Register cohort_command([](CLI::App& app) {
     psgkit::CohortOptions options;
     options.night = night_options(args->night);
     options.jobs = args->jobs;
-    const auto result = psgkit::run_cohort(psgkit::read_manifest(args->manifest), options);
+    const auto entries = psgkit::read_manifest(args->manifest);
+    std::optional<psgkit_cli::Progress> progress(std::in_place, "cohort", entries.size());
+    options.on_night_done = [&](const psgkit::CohortNight& n) { progress->item_done(n.subject + " " + n.session, n.error); };
+    const auto result = psgkit::run_cohort(entries, options);
+    progress.reset();
     for (const auto& n : result.nights)
-      if (n.analysis && n.analysis->domain && n.analysis->domain->warning)
-        std::cerr << "psgkit: cohort: " << n.subject << " " << n.session << ": WARNING: " << n.analysis->domain->message() << '\n';
+      if (n.analysis) {
+        if (n.analysis->domain && n.analysis->domain->warning)
+          std::cerr << "psgkit: cohort: " << n.subject << " " << n.session << ": WARNING: " << n.analysis->domain->message() << '\n';
+        for (const auto& w : n.analysis->warnings) std::cerr << n.subject << " " << n.session << ": warning: " << w << '\n';
+      }
     if (!args->html.empty()) {
       psgkit::write_file_atomic(args->html, psgkit::cohort_html(result));
     }

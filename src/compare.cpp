@@ -6,12 +6,14 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
 #include "psgkit/deep_sleep.hpp"
 #include "psgkit/error.hpp"
 #include "psgkit/io.hpp"
+#include "psgkit/night_record.hpp"
 #include "psgkit/paired_stats.hpp"
 #include "psgkit/preprocess.hpp"
 #include "psgkit/recording.hpp"
@@ -39,18 +41,31 @@ void append_statistic(NightAnalysis& night, const SleepStatistic& statistic, boo
 // spectrogram for the report.
 void append_signal_measures(NightAnalysis& night, const Recording& recording, int channel) {
   const SignalInfo& info = recording.signals()[static_cast<size_t>(channel)];
-  std::vector<float> eeg_uv = recording.read(channel);
   double fs_hz = info.fs_hz;
   const double samples_per_epoch = night.hypnogram.epoch_s * fs_hz;
+  // The measures take the channel's float values widened to double. Read in blocks straight into
+  // the double signal: no whole-night float copy next to it.
+  std::vector<double> eeg_uv;
   if (std::fabs(samples_per_epoch - std::round(samples_per_epoch)) > 1e-9) {
     // Epochs must hold whole samples; 100 Hz does for any whole-second epoch.
-    eeg_uv = resample(eeg_uv, fs_hz, 100.0);
+    const std::vector<float> resampled = resample(recording.read(channel), fs_hz, 100.0);
+    eeg_uv.assign(resampled.begin(), resampled.end());
     night.notes.push_back(info.label + " resampled from " + format_double(fs_hz) + " Hz to 100 Hz");
     fs_hz = 100.0;
+  } else {
+    eeg_uv.resize(static_cast<size_t>(info.n_samples));
+    std::vector<float> block(size_t{1} << 16);
+    for (size_t at = 0; at < eeg_uv.size(); at += block.size()) {
+      const size_t n = std::min(block.size(), eeg_uv.size() - at);
+      recording.read(channel, static_cast<int64_t>(at), std::span<float>(block.data(), n));
+      std::copy_n(block.begin(), n, eeg_uv.begin() + static_cast<std::ptrdiff_t>(at));
+    }
   }
   std::vector<std::pair<size_t, size_t>> cycles;
   for (const auto& c : night.statistics.cycles) cycles.emplace_back(c.nrem_begin, c.rem_end);
-  const DeepSleepResult deep = analyze_deep_sleep(eeg_uv, fs_hz, night.hypnogram, cycles);
+  DeepSleepOptions deep_options;
+  deep_options.spectrogram = true;  // the report's spectrogram from the SWA's own spectra
+  DeepSleepResult deep = analyze_deep_sleep(std::span<const double>(eeg_uv), fs_hz, night.hypnogram, cycles, deep_options);
   const double epoch_min = night.hypnogram.epoch_s / 60.0;
   size_t flagged = 0;
   for (const uint8_t f : deep.artefact_flags) flagged += f != kArtefactNone;
@@ -68,12 +83,10 @@ void append_signal_measures(NightAnalysis& night, const Recording& recording, in
       {"artefact_epochs", static_cast<double>(flagged), "count", false},
   };
   night.measures.insert(night.measures.end(), measures.begin(), measures.end());
+  night.swa_channel = info.label;
   night.notes.push_back("slow-wave measures from " + info.label);
   for (const auto& w : deep.warnings) night.notes.push_back(info.label + ": " + w);
-  WelchOptions welch;
-  welch.fs_hz = fs_hz;
-  welch.nperseg = static_cast<int>(std::lround(4.0 * fs_hz));
-  night.spectrogram = spectrogram(std::span<const float>(eeg_uv), welch, night.hypnogram.epoch_s, night.hypnogram.start_s);
+  night.spectrogram = std::move(deep.spectrogram);
 }
 
 // Central derivations carry slow waves best (AASM recommends F4/C4 for N3 scoring).
@@ -109,6 +122,11 @@ bool is_recording_file(const fs::path& path) {
 }
 
 NightAnalysis analyse_night(const NightInput& input, const NightAnalysisOptions& options) {
+  if (is_night_record_file(input.path)) {
+    if (input.hypnogram)
+      throw Error(input.path.string(), "hypnogram", "a per-night record already holds its hypnogram; give none");
+    return read_night_record(input.path);
+  }
   NightAnalysis night;
   night.path = input.path;
   std::optional<Recording> recording;
@@ -128,6 +146,9 @@ NightAnalysis analyse_night(const NightInput& input, const NightAnalysisOptions&
     night.hypnogram = staging.epochs.to_hypnogram();
     night.staged_automatically = true;
     staged_eeg = staging.eeg_channels;
+    night.model = std::string(to_string(staging.model));
+    night.staging_channels = staging.eeg_channels;
+    if (!staging.eog_channel.empty()) night.staging_channels.push_back(staging.eog_channel);
     std::string channels;
     for (const auto& c : staging.eeg_channels) channels += (channels.empty() ? "" : ", ") + c;
     if (!staging.eog_channel.empty()) channels += ", EOG " + staging.eog_channel;
@@ -281,12 +302,17 @@ CohortResult run_cohort(const std::vector<ManifestEntry>& entries, const CohortO
     result.nights.push_back({e.subject, e.session, e.path, std::nullopt, {}});
   }
   std::atomic<size_t> next{0};
+  std::mutex report;
   auto worker = [&] {
     for (size_t i = next++; i < entries.size(); i = next++) {
       try {
         result.nights[i].analysis = analyse_night({entries[i].path, entries[i].hypnogram}, options.night);
       } catch (const std::exception& e) {
         result.nights[i].error = e.what();
+      }
+      if (options.on_night_done) {
+        const std::lock_guard lock(report);
+        options.on_night_done(result.nights[i]);
       }
     }
   };

@@ -81,11 +81,15 @@ class SwaMeter {
     df_ = freq[1] - freq[0];
   }
   size_t nperseg() const { return static_cast<size_t>(estimator_.options().nperseg); }
-  // Trapezoid rule over the bins in the band.
+  const WelchEstimator& estimator() const { return estimator_; }
   double operator()(std::span<const double> x) const {
     estimator_.compute(x, std::span<double>(power_));
+    return integrate(power_);
+  }
+  // Trapezoid rule over the bins in the band of a spectrum from estimator().
+  double integrate(std::span<const double> power) const {
     double sum = 0;
-    for (size_t k = lo_; k < hi_; ++k) sum += 0.5 * (power_[k] + power_[k + 1]);
+    for (size_t k = lo_; k < hi_; ++k) sum += 0.5 * (power[k] + power[k + 1]);
     return sum * df_;
   }
 
@@ -121,12 +125,37 @@ double crossing_time_s(std::span<const double> x, size_t j, double fs_hz) {
   return (static_cast<double>(j - 1) + frac) / fs_hz;
 }
 
+// `x` through `filter` forwards and backwards, in `work` (reused: one buffer's pages serve every filter).
+std::span<const double> filtered(const IirFilter& filter, std::span<const double> x, std::vector<double>& work) {
+  work.assign(x.begin(), x.end());
+  filter.filtfilt_inplace(std::span<double>(work));
+  return work;
+}
+
+std::vector<uint8_t> artefacts_of(std::span<const double> eeg_uv, std::span<const double> highpassed, double fs_hz,
+                                  const Hypnogram& hypnogram, const HypnogramCover& grid, const ArtefactOptions& options,
+                                  std::vector<std::string>* warnings);
+std::vector<double> occupancy_of(std::span<const double> band, double fs_hz, const HypnogramCover& grid,
+                                 const DeepSleepOptions& options);
+std::vector<SlowWave> slow_waves_of(std::span<const double> band, double fs_hz, const Hypnogram& hypnogram,
+                                    const HypnogramCover& grid, const SlowWaveCriteria& c, const std::vector<bool>& keep);
+
 }  // namespace
 
 std::vector<uint8_t> detect_artefacts(std::span<const double> eeg_uv, double fs_hz, const Hypnogram& hypnogram,
                                       const ArtefactOptions& options, std::vector<std::string>* warnings) {
   require_finite(eeg_uv, "eeg_uv");
   const HypnogramCover grid = hypnogram_cover(eeg_uv, fs_hz, hypnogram);
+  std::vector<double> work;
+  return artefacts_of(eeg_uv, filtered(IirFilter::butter_highpass(2, options.highpass_hz, fs_hz), eeg_uv, work), fs_hz,
+                      hypnogram, grid, options, warnings);
+}
+
+namespace {
+
+std::vector<uint8_t> artefacts_of(std::span<const double> eeg_uv, std::span<const double> highpassed, double fs_hz,
+                                  const Hypnogram& hypnogram, const HypnogramCover& grid, const ArtefactOptions& options,
+                                  std::vector<std::string>* warnings) {
   std::vector<uint8_t> flags(grid.n_total, kArtefactNone);
   if (grid.n_covered < grid.n_total) {
     for (size_t i = grid.n_covered; i < grid.n_total; ++i) flags[i] |= kArtefactNotCovered;
@@ -139,13 +168,11 @@ std::vector<uint8_t> detect_artefacts(std::span<const double> eeg_uv, double fs_
   const double rail_high = options.clip_high_uv.value_or(*max_it);
   const double rail_tolerance = 1e-6 * std::max(rail_high - rail_low, 1e-9);
   const size_t flat_run = std::max<size_t>(2, static_cast<size_t>(std::lround(options.flat_run_s * fs_hz)));
-  const std::vector<double> highpassed =
-      IirFilter::butter_highpass(2, options.highpass_hz, fs_hz).filtfilt(eeg_uv);
 
   std::vector<double> log_power(grid.n_covered, kNaN);
   for (size_t i = 0; i < grid.n_covered; ++i) {
     const auto x = eeg_uv.subspan(grid.begin(i), grid.samples_per_epoch);
-    const auto hp = std::span<const double>(highpassed).subspan(grid.begin(i), grid.samples_per_epoch);
+    const auto hp = highpassed.subspan(grid.begin(i), grid.samples_per_epoch);
     if (std::sqrt(variance_of(x)) < options.flat_sd_uv) flags[i] |= kArtefactFlat;
     size_t run = 1, longest = 1, at_rail = 0, rail_run = 0;
     for (size_t j = 0; j < x.size(); ++j) {
@@ -192,6 +219,8 @@ std::vector<uint8_t> detect_artefacts(std::span<const double> eeg_uv, double fs_
   return flags;
 }
 
+}  // namespace
+
 double slow_wave_activity(std::span<const double> eeg_uv, double fs_hz, const DeepSleepOptions& options) {
   require_finite(eeg_uv, "eeg_uv");
   const SwaMeter meter(fs_hz, options);
@@ -206,8 +235,16 @@ std::vector<double> slow_wave_occupancy(std::span<const double> eeg_uv, double f
   require_finite(eeg_uv, "eeg_uv");
   const HypnogramCover grid = hypnogram_cover(eeg_uv, fs_hz, hypnogram);
   check_band(options.occupancy_low_hz, options.occupancy_high_hz, fs_hz, "occupancy_low_hz/occupancy_high_hz");
-  const std::vector<double> band =
-      IirFilter::butter_bandpass(3, options.occupancy_low_hz, options.occupancy_high_hz, fs_hz).filtfilt(eeg_uv);
+  std::vector<double> work;
+  return occupancy_of(
+      filtered(IirFilter::butter_bandpass(3, options.occupancy_low_hz, options.occupancy_high_hz, fs_hz), eeg_uv, work),
+      fs_hz, grid, options);
+}
+
+namespace {
+
+std::vector<double> occupancy_of(std::span<const double> band, double fs_hz, const HypnogramCover& grid,
+                                 const DeepSleepOptions& options) {
   const std::vector<size_t> crossings = downward_crossings(band);
   const double min_samples = fs_hz / options.occupancy_high_hz, max_samples = fs_hz / options.occupancy_low_hz;
   const size_t covered_end = grid.begin(grid.n_covered);
@@ -233,6 +270,8 @@ std::vector<double> slow_wave_occupancy(std::span<const double> eeg_uv, double f
   return occupancy;
 }
 
+}  // namespace
+
 std::vector<SlowWave> detect_slow_waves(std::span<const double> eeg_uv, double fs_hz, const Hypnogram& hypnogram,
                                         const SlowWaveCriteria& c, const std::vector<bool>& keep) {
   require_finite(eeg_uv, "eeg_uv");
@@ -241,9 +280,16 @@ std::vector<SlowWave> detect_slow_waves(std::span<const double> eeg_uv, double f
   if (!keep.empty() && keep.size() != grid.n_total)
     throw Error("", "keep", "needs one entry per hypnogram epoch (" + std::to_string(grid.n_total) + "), got " +
                                 std::to_string(keep.size()));
-  const std::vector<double> band = IirFilter::butter_bandpass(c.filter_order, c.low_hz, c.high_hz, fs_hz).filtfilt(eeg_uv);
-  const std::span<const double> v(band);
-  const std::vector<size_t> downs = downward_crossings(band);
+  std::vector<double> work;
+  return slow_waves_of(filtered(IirFilter::butter_bandpass(c.filter_order, c.low_hz, c.high_hz, fs_hz), eeg_uv, work),
+                       fs_hz, hypnogram, grid, c, keep);
+}
+
+namespace {
+
+std::vector<SlowWave> slow_waves_of(std::span<const double> v, double fs_hz, const Hypnogram& hypnogram,
+                                    const HypnogramCover& grid, const SlowWaveCriteria& c, const std::vector<bool>& keep) {
+  const std::vector<size_t> downs = downward_crossings(v);
   const size_t covered_end = grid.begin(grid.n_covered);
   std::vector<SlowWave> waves;
   for (size_t k = 0; k + 1 < downs.size(); ++k) {
@@ -282,14 +328,23 @@ std::vector<SlowWave> detect_slow_waves(std::span<const double> eeg_uv, double f
   return waves;
 }
 
+}  // namespace
+
 DeepSleepResult analyze_deep_sleep(std::span<const double> eeg_uv, double fs_hz, const Hypnogram& hypnogram,
                                    const std::vector<std::pair<size_t, size_t>>& nrem_cycles,
                                    const DeepSleepOptions& options) {
   DeepSleepResult r;
   r.fs_hz = fs_hz;
   r.epoch_s = hypnogram.epoch_s;
-  r.artefact_flags = detect_artefacts(eeg_uv, fs_hz, hypnogram, options.artefacts, &r.warnings);
+  require_finite(eeg_uv, "eeg_uv");
   const HypnogramCover grid = hypnogram_cover(eeg_uv, fs_hz, hypnogram);
+  check_band(options.occupancy_low_hz, options.occupancy_high_hz, fs_hz, "occupancy_low_hz/occupancy_high_hz");
+  check_band(options.slow_waves.low_hz, options.slow_waves.high_hz, fs_hz, "slow_waves.low_hz/high_hz");
+  // One buffer for the three zero-phase filters in turn: no fresh pages per filter.
+  std::vector<double> work;
+  r.artefact_flags =
+      artefacts_of(eeg_uv, filtered(IirFilter::butter_highpass(2, options.artefacts.highpass_hz, fs_hz), eeg_uv, work),
+                   fs_hz, hypnogram, grid, options.artefacts, &r.warnings);
   for (const auto& [begin, end] : nrem_cycles)
     if (!(begin < end && end <= grid.n_total))
       throw Error("", "nrem_cycles", "cycle [" + std::to_string(begin) + ", " + std::to_string(end) +
@@ -301,10 +356,27 @@ DeepSleepResult analyze_deep_sleep(std::span<const double> eeg_uv, double fs_hz,
   if (grid.samples_per_epoch < meter.nperseg())
     throw Error("", "welch_window_s", "Welch window longer than the epoch");
   r.swa_uv2.assign(grid.n_total, kNaN);
-  for (size_t i = 0; i < grid.n_covered; ++i)
-    if (clean(i)) r.swa_uv2[i] = meter(eeg_uv.subspan(grid.begin(i), grid.samples_per_epoch));
+  if (options.spectrogram) {
+    // Every whole epoch's spectrum once: the spectrogram's row, and the SWA of a clean epoch.
+    const auto epochs = make_epochs(eeg_uv, fs_hz, hypnogram.epoch_s, hypnogram.start_s);
+    Spectrogram& sg = r.spectrogram.emplace();
+    sg.freq_hz = meter.estimator().freq_hz();
+    sg.onset_s.resize(epochs.size());
+    sg.power.resize(epochs.size() * sg.cols());
+    for (size_t e = 0; e < epochs.size(); ++e) {
+      sg.onset_s[e] = static_cast<double>(epochs.first_sample + e * epochs.samples_per_epoch) / fs_hz;
+      const std::span<double> row = std::span<double>(sg.power).subspan(e * sg.cols(), sg.cols());
+      meter.estimator().compute(epochs[e], row);
+      if (e < grid.n_covered && clean(e)) r.swa_uv2[e] = meter.integrate(row);
+    }
+  } else {
+    for (size_t i = 0; i < grid.n_covered; ++i)
+      if (clean(i)) r.swa_uv2[i] = meter(eeg_uv.subspan(grid.begin(i), grid.samples_per_epoch));
+  }
 
-  r.slow_wave_occupancy = slow_wave_occupancy(eeg_uv, fs_hz, hypnogram, options);
+  r.slow_wave_occupancy = occupancy_of(
+      filtered(IirFilter::butter_bandpass(3, options.occupancy_low_hz, options.occupancy_high_hz, fs_hz), eeg_uv, work),
+      fs_hz, grid, options);
   std::vector<bool> clean_n2n3(grid.n_total, false);
   double swa_sum = 0;
   for (size_t i = 0; i < grid.n_total; ++i) {
@@ -369,7 +441,9 @@ DeepSleepResult analyze_deep_sleep(std::span<const double> eeg_uv, double fs_hz,
                          std::string(r.cycles.size() >= 2 ? "" : " and delta sleep ratio") + " are NaN");
   }
 
-  r.slow_waves = detect_slow_waves(eeg_uv, fs_hz, hypnogram, options.slow_waves, clean_n2n3);
+  const SlowWaveCriteria& c = options.slow_waves;
+  r.slow_waves = slow_waves_of(filtered(IirFilter::butter_bandpass(c.filter_order, c.low_hz, c.high_hz, fs_hz), eeg_uv, work),
+                               fs_hz, hypnogram, grid, c, clean_n2n3);
   r.slow_wave_density_per_min = r.clean_n2n3_min > 0 ? static_cast<double>(r.slow_waves.size()) / r.clean_n2n3_min : kNaN;
   double ptp = 0, slope = 0;
   for (const SlowWave& w : r.slow_waves) {

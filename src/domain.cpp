@@ -187,4 +187,27 @@ std::string DomainCheck::to_json() const {
   return j.dump();
 }
 
+DomainCheck DomainCheck::from_json(const std::string& text, const std::string& file) {
+  DomainCheck out;
+  const char* field = "";
+  try {
+    const auto j = nlohmann::json::parse(text);
+    field = "domain_warning";
+    out.warning = j.at(field).get<bool>();
+    field = "domain_distance";
+    out.distance = j.at(field).get<double>();
+    field = "domain_threshold";
+    out.threshold = j.at(field).get<double>();
+    field = "domain_epochs";
+    out.epochs = j.at(field).get<size_t>();
+    field = "domain_components";
+    for (const auto& c : j.at(field))
+      out.components.push_back({c.at("slot").get<std::string>(), c.at("feature").get<std::string>(),
+                                c.at("outside_fraction").get<double>(), c.at("median_position").get<double>()});
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(file, field, std::string("not a domain check: ") + e.what());
+  }
+  return out;
+}
+
 }  // namespace psgkit

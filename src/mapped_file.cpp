@@ -58,4 +58,13 @@ void MappedFile::release(size_t begin, size_t end) const {
   if (last > first) ::madvise(const_cast<uint8_t*>(data_) + first, last - first, MADV_DONTNEED);
 }
 
+void MappedFile::populate(size_t begin, size_t end) const {
+#ifndef MADV_POPULATE_READ
+  constexpr int MADV_POPULATE_READ = 22;
+#endif
+  static const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t first = begin / page * page, last = std::min(end, size_);
+  if (last > first) ::madvise(const_cast<uint8_t*>(data_) + first, last - first, MADV_POPULATE_READ);
+}
+
 }  // namespace psgkit::detail

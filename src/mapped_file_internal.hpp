@@ -28,6 +28,10 @@ class MappedFile {
   // (annotations, one signal) would otherwise keep the entire file resident. Read-only file pages
   // come back from the page cache on the next access, so this is safe while other threads read.
   void release(size_t begin, size_t end) const;
+  // Maps the pages of bytes [begin, end) in one call (MADV_POPULATE_READ, Linux 5.14+; a no-op before)
+  // instead of one page fault per 16 pages: a file cached in 4-KB pages (as EDFlib writes it) otherwise
+  // costs a fault, and its system time, every 64 KB.
+  void populate(size_t begin, size_t end) const;
 
  private:
   const uint8_t* data_ = nullptr;

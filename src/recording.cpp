@@ -704,7 +704,11 @@ void Recording::Impl::decode(std::span<const Slice<T>> slices, DecodeRecord deco
   if (r_begin >= r_end) return;
   const uint8_t* record = file.data() + header_bytes + r_begin * record_bytes;
   for (int64_t r = r_begin; r < r_end; ++r, record += record_bytes) {
-    if ((r - r_begin) % kRecordsPerRelease == 0 && r > r_begin) release_records(r - kRecordsPerRelease, r);
+    if ((r - r_begin) % kRecordsPerRelease == 0) {
+      if (r > r_begin) release_records(r - kRecordsPerRelease, r);
+      file.populate(static_cast<size_t>(header_bytes + r * record_bytes),
+                    static_cast<size_t>(header_bytes + std::min(r + kRecordsPerRelease, r_end) * record_bytes));
+    }
     // A signal's bytes are a short run in each record: the hardware prefetcher cannot see the stride,
     // so fetch a few records ahead.
     if (r + kPrefetchRecords < r_end)

@@ -134,6 +134,7 @@ std::string cohort_json(const CohortResult& result) {
         for (const auto& m : n.analysis->measures) values[m.name] = number(m.value);
         night["staged_automatically"] = n.analysis->staged_automatically;
         add_domain(night, *n.analysis);
+        if (!n.analysis->warnings.empty()) night["warnings"] = n.analysis->warnings;
         night["measures"] = std::move(values);
       } else {
         night["error"] = n.error;

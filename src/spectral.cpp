@@ -33,8 +33,10 @@ fftw_plan r2c_plan(int nfft) {
   if (it != plans.end()) return it->second;
   double* in = fftw_alloc_real(static_cast<size_t>(nfft));
   fftw_complex* out = fftw_alloc_complex(static_cast<size_t>(nfft / 2 + 1));
-  // MEASURE overwrites the arrays, which are scratch here; it costs a few ms once per length.
-  fftw_plan plan = fftw_plan_dft_r2c_1d(nfft, in, out, FFTW_MEASURE);
+  // ESTIMATE, not MEASURE: MEASURE picks the algorithm by timing, so two processes could round the
+  // same spectrum differently (a cohort from per-night records then differed from a direct run in the
+  // last bit), and its planning cost ≈ 0.1 s of CPU per length in every fresh process.
+  fftw_plan plan = fftw_plan_dft_r2c_1d(nfft, in, out, FFTW_ESTIMATE);
   fftw_free(in);
   fftw_free(out);
   if (!plan) throw Error("", "nfft", "FFTW could not plan a real transform of length " + std::to_string(nfft));

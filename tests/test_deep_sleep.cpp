@@ -242,3 +242,34 @@ TEST_CASE("real DREAMS excerpts: N3 has more SWA and slow-wave occupancy than N2
     CHECK(r.slow_wave_mean_ptp_uv > 75);
   }
 }
+
+TEST_CASE("analyze_deep_sleep's spectrogram: the rows spectrogram() gives, the SWA unchanged") {
+  const double fs = 100;
+  std::vector<psgkit::Stage> stages(40, psgkit::Stage::N2);
+  for (size_t i = 10; i < 20; ++i) stages[i] = psgkit::Stage::N3;
+  const auto hypnogram = hypnogram_of(stages);
+  std::mt19937 rng(5);
+  std::normal_distribution<double> noise(0, 10);
+  // 40.5 epochs: the spectrogram has the 40 whole ones; one flagged epoch (amplitude) still gets a row.
+  std::vector<double> x(static_cast<size_t>(40.5 * 30 * fs));
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = 60 * std::sin(2 * std::numbers::pi * 1.0 * static_cast<double>(i) / fs) + noise(rng);
+  for (size_t i = 0; i < 50; ++i) x[5 * 3000 + 1000 + i] = 2000;
+  psgkit::DeepSleepOptions options;
+  const auto plain = psgkit::analyze_deep_sleep(std::span<const double>(x), fs, hypnogram, {}, options);
+  options.spectrogram = true;
+  const auto with = psgkit::analyze_deep_sleep(std::span<const double>(x), fs, hypnogram, {}, options);
+  CHECK_FALSE(plain.spectrogram);
+  REQUIRE(with.spectrogram);
+  CHECK(with.artefact_flags[5] != psgkit::kArtefactNone);
+  for (size_t i = 0; i < stages.size(); ++i)
+    CHECK((with.swa_uv2[i] == plain.swa_uv2[i] || (std::isnan(with.swa_uv2[i]) && std::isnan(plain.swa_uv2[i]))));
+  psgkit::WelchOptions welch;
+  welch.fs_hz = fs;
+  welch.nperseg = 400;
+  const auto expected = psgkit::spectrogram(std::span<const double>(x), welch);
+  CHECK(with.spectrogram->rows() == 40);
+  CHECK(with.spectrogram->onset_s == expected.onset_s);
+  CHECK(with.spectrogram->freq_hz == expected.freq_hz);
+  CHECK(with.spectrogram->power == expected.power);
+}

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,7 +22,7 @@
 namespace psgkit {
 
 struct NightInput {
-  std::filesystem::path path;                       // EDF/BDF recording, or a hypnogram file
+  std::filesystem::path path;  // EDF/BDF recording, hypnogram file, or per-night record (night_record.hpp)
   std::optional<std::filesystem::path> hypnogram;   // expert scoring of the recording (optional)
 };
 
@@ -52,6 +53,10 @@ struct NightAnalysis {
   // Automatic staging of a recording only: distance of its features from the training nights'
   // (domain.hpp); when above the threshold a "WARNING: ..." note is added as well.
   std::optional<DomainCheck> domain;
+  std::string model;                   // staging model ("a".."d"); empty when the hypnogram was given
+  std::vector<std::string> staging_channels;  // EEG (then EOG) labels the staging used
+  std::string swa_channel;             // label of the slow-wave channel; empty without a recording
+  std::vector<std::string> warnings;   // what psgkit cannot vouch for (e.g. a record of another version)
 
   // The measure's value; NaN if absent.
   double value(const std::string& name) const;
@@ -93,9 +98,13 @@ std::vector<ManifestEntry> read_manifest(const std::filesystem::path& path);
 // sessions first appear in the manifest. The first is the baseline every other is compared with.
 std::vector<std::string> session_order(const std::vector<ManifestEntry>& entries);
 
+struct CohortNight;
+
 struct CohortOptions {
   NightAnalysisOptions night;
   int jobs = 1;  // nights analysed in parallel (each night on one thread)
+  // Called after each night (analysed or failed), from the thread that analysed it, one call at a time.
+  std::function<void(const CohortNight& night)> on_night_done;
 };
 
 struct CohortMeasure {

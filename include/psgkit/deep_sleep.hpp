@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "psgkit/hypnogram.hpp"
+#include "psgkit/spectral.hpp"
 
 namespace psgkit {
 
@@ -78,6 +79,9 @@ struct DeepSleepOptions {
   double occupancy_low_hz = 0.5, occupancy_high_hz = 2.0;
   double occupancy_ptp_uv = 75;
   SlowWaveCriteria slow_waves;
+  // Also fill DeepSleepResult::spectrogram: the Welch PSD (the SWA's estimator) of every whole epoch
+  // of the signal, flagged or not; clean epochs' rows are the very spectra their SWA integrates.
+  bool spectrogram = false;
 };
 
 struct SlowWave {
@@ -123,6 +127,7 @@ struct DeepSleepResult {
   double slow_wave_density_per_min = 0;      // waves per minute of clean N2+N3
   double slow_wave_mean_ptp_uv = 0;
   double slow_wave_mean_up_slope_uv_per_s = 0;
+  std::optional<Spectrogram> spectrogram;    // with DeepSleepOptions::spectrogram
   std::vector<std::string> warnings;
 };
 

@@ -76,6 +76,9 @@ struct DomainCheck {
   // JSON object {"domain_warning", "domain_distance", "domain_threshold", "domain_components": [{slot,
   // feature, outside_fraction, median_position}, ...]}, whose keys callers merge into their own output.
   std::string to_json() const;
+  // Reads an object written by to_json() (e.g. from a per-night record); throws psgkit::Error naming
+  // `file` and the field.
+  static DomainCheck from_json(const std::string& text, const std::string& file);
 };
 
 // Measures table columns <prefixes[k]>_<feature> against the reference's slots[k] (same length).
