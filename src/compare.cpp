@@ -415,17 +415,25 @@ struct SubjectNights {
   const NightAnalysis* second = nullptr;
 };
 
+// One measure's values of the first and second night, split into x (treated arm, or sequence AB) and y.
+struct SplitValues {
+  std::vector<double> x_first, x_second, y_first, y_second;
+};
+SplitValues split_values(const std::vector<SubjectNights>& subjects, const std::string& name) {
+  SplitValues v;
+  for (const auto& s : subjects) {
+    (s.treated ? v.x_first : v.y_first).push_back(s.first->value(name));
+    (s.treated ? v.x_second : v.y_second).push_back(s.second->value(name));
+  }
+  return v;
+}
+
 void compare_parallel_arms(CohortResult& result, const std::vector<SubjectNights>& subjects) {
   for (const auto& m : subjects.front().first->measures) {
     ParallelMeasure pm{m.name, m.unit, m.deep_sleep, {}, 0, {}};
-    std::vector<double> before_x, after_x, before_y, after_y;
-    for (const auto& s : subjects) {
-      const double b = s.first->value(m.name), a = s.second->value(m.name);
-      pm.values.push_back({s.subject, s.treated, b, a});
-      (s.treated ? before_x : before_y).push_back(b);
-      (s.treated ? after_x : after_y).push_back(a);
-    }
-    pm.stats = compare_parallel(before_x, after_x, before_y, after_y);
+    for (const auto& s : subjects) pm.values.push_back({s.subject, s.treated, s.first->value(m.name), s.second->value(m.name)});
+    const SplitValues v = split_values(subjects, m.name);
+    pm.stats = compare_parallel(v.x_first, v.x_second, v.y_first, v.y_second);
     result.parallel.push_back(std::move(pm));
   }
   set_holm(result.parallel, [](const ParallelMeasure& m) { return m.stats.ancova.p_value; });
@@ -434,14 +442,12 @@ void compare_parallel_arms(CohortResult& result, const std::vector<SubjectNights
 void compare_crossover_periods(CohortResult& result, const std::vector<SubjectNights>& subjects) {
   for (const auto& m : subjects.front().first->measures) {
     CrossoverMeasure cm{m.name, m.unit, m.deep_sleep, {}, 0, {}};
-    std::vector<double> ab1, ab2, ba1, ba2;
     for (const auto& s : subjects) {
       const double p1 = s.first->value(m.name), p2 = s.second->value(m.name);
-      cm.values.push_back({s.subject, s.treated ? p2 : p1, s.treated ? p1 : p2});
-      (s.treated ? ab1 : ba1).push_back(p1);
-      (s.treated ? ab2 : ba2).push_back(p2);
+      cm.values.push_back({s.subject, s.treated ? p2 : p1, s.treated ? p1 : p2});  // reference, treated night
     }
-    cm.stats = compare_crossover(ab1, ab2, ba1, ba2);
+    const SplitValues v = split_values(subjects, m.name);
+    cm.stats = compare_crossover(v.x_first, v.x_second, v.y_first, v.y_second);
     result.crossover.push_back(std::move(cm));
   }
   set_holm(result.crossover, [](const CrossoverMeasure& m) { return m.stats.effect.p_value; });
