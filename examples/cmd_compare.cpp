@@ -79,7 +79,7 @@ const psgkit_cli::Register cohort_command([](CLI::App& app) {
       "cohort", "Group statistics: paired before/after, parallel-group or two-period crossover trial (by the manifest's columns)");
   cmd->add_option("MANIFEST", args->manifest,
                   "CSV with subject,path[,hypnogram] and session (paired), session+arm (parallel groups) or "
-                  "period+condition (crossover)")
+                  "period+condition[+session] (crossover)")
       ->required();
   cmd->add_option("--reference-arm", args->reference_arm,
                   "Reference arm of a parallel design (default: the arm named placebo or control)");

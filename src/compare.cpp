@@ -201,9 +201,6 @@ std::vector<ManifestEntry> read_manifest(const fs::path& path) {
     if (csv.column("arm") >= 0)
       throw Error(path.string(), "arm", "a manifest has either `arm` (parallel groups) or `period` and `condition` "
                                         "(crossover), not both");
-    if (csv.column("session") >= 0)
-      throw Error(path.string(), "session",
-                  "a crossover with a baseline night per period (`session` beside `period`) is not supported yet");
   } else {
     csv.require_column("session");
   }
@@ -258,9 +255,11 @@ namespace {
 
 using NightsBySubject = std::map<std::string, std::map<std::string, const NightAnalysis*>>;
 
-// The key of an entry's night within its subject: the session, or the period of a crossover.
-const std::string& night_key(const ManifestEntry& e, StudyDesign design) {
-  return design == StudyDesign::crossover ? e.period : e.session;
+// The key of an entry's night within its subject: the session, or the period of a crossover
+// ("period/session" when the crossover has a baseline night per period).
+std::string night_key(const ManifestEntry& e, StudyDesign design) {
+  if (design != StudyDesign::crossover) return e.session;
+  return e.session.empty() ? e.period : e.period + "/" + e.session;
 }
 
 std::string lowercase(std::string text) {
@@ -320,24 +319,35 @@ std::pair<std::string, std::string> reference_and_treated(const std::vector<Mani
 void check_rows(const std::vector<ManifestEntry>& entries, StudyDesign design, LeftOut& left_out) {
   std::map<std::pair<std::string, std::string>, size_t> line_of;  // (subject, key) -> first line
   std::map<std::string, const ManifestEntry*> first_row;          // subject -> first row
+  // Crossover: (subject, period) -> first row of that period.
+  std::map<std::pair<std::string, std::string>, const ManifestEntry*> period_row;
   for (const auto& e : entries) {
     const std::string line = "line " + std::to_string(e.line);
-    const std::string& key = night_key(e, design);
+    const std::string key = night_key(e, design);
     const auto [it, inserted] = line_of.insert({{e.subject, key}, e.line});
     if (!inserted)
       left_out.add(e.subject, line + " repeats " + (design == StudyDesign::crossover ? "period " : "session ") + key +
                                   " of line " + std::to_string(it->second));
-    if (design == StudyDesign::crossover && key != "1" && key != "2")
-      left_out.add(e.subject, line + ": period '" + key + "' is not 1 or 2");
+    if (design == StudyDesign::crossover && e.period != "1" && e.period != "2")
+      left_out.add(e.subject, line + ": period '" + e.period + "' is not 1 or 2");
     const auto [first, is_first] = first_row.insert({e.subject, &e});
-    if (is_first || !inserted) continue;
+    if (is_first || !inserted) {
+      if (design == StudyDesign::crossover) period_row.insert({{e.subject, e.period}, &e});
+      continue;
+    }
     const ManifestEntry& f = *first->second;
     if (design == StudyDesign::parallel && e.arm != f.arm)
       left_out.add(e.subject, line + " puts it in arm '" + e.arm + "', line " + std::to_string(f.line) + " in arm '" +
                                   f.arm + "'");
-    if (design == StudyDesign::crossover && e.condition == f.condition)
-      left_out.add(e.subject, "lines " + std::to_string(f.line) + " and " + std::to_string(e.line) + ": condition '" +
-                                  e.condition + "' in both periods");
+    if (design != StudyDesign::crossover) continue;
+    const auto [same, new_period] = period_row.insert({{e.subject, e.period}, &e});
+    if (!new_period && same->second->condition != e.condition)
+      left_out.add(e.subject, line + " gives period " + e.period + " condition '" + e.condition + "', line " +
+                                  std::to_string(same->second->line) + " '" + same->second->condition + "'");
+    const auto other = period_row.find({e.subject, e.period == "1" ? "2" : "1"});
+    if (new_period && other != period_row.end() && other->second->condition == e.condition)
+      left_out.add(e.subject, "lines " + std::to_string(other->second->line) + " and " + std::to_string(e.line) +
+                                  ": condition '" + e.condition + "' in both periods");
   }
 }
 
@@ -413,6 +423,15 @@ struct SubjectNights {
   bool treated = false;
   const NightAnalysis* first = nullptr;
   const NightAnalysis* second = nullptr;
+  // Crossover with a baseline night per period: each period's value is its change from the baseline.
+  const NightAnalysis* first_baseline = nullptr;
+  const NightAnalysis* second_baseline = nullptr;
+
+  double first_value(const std::string& name) const { return change(first, first_baseline, name); }
+  double second_value(const std::string& name) const { return change(second, second_baseline, name); }
+  static double change(const NightAnalysis* night, const NightAnalysis* baseline, const std::string& name) {
+    return baseline ? night->value(name) - baseline->value(name) : night->value(name);
+  }
 };
 
 // One measure's values of the first and second night, split into x (treated arm, or sequence AB) and y.
@@ -422,8 +441,8 @@ struct SplitValues {
 SplitValues split_values(const std::vector<SubjectNights>& subjects, const std::string& name) {
   SplitValues v;
   for (const auto& s : subjects) {
-    (s.treated ? v.x_first : v.y_first).push_back(s.first->value(name));
-    (s.treated ? v.x_second : v.y_second).push_back(s.second->value(name));
+    (s.treated ? v.x_first : v.y_first).push_back(s.first_value(name));
+    (s.treated ? v.x_second : v.y_second).push_back(s.second_value(name));
   }
   return v;
 }
@@ -443,7 +462,7 @@ void compare_crossover_periods(CohortResult& result, const std::vector<SubjectNi
   for (const auto& m : subjects.front().first->measures) {
     CrossoverMeasure cm{m.name, m.unit, m.deep_sleep, {}, 0, {}};
     for (const auto& s : subjects) {
-      const double p1 = s.first->value(m.name), p2 = s.second->value(m.name);
+      const double p1 = s.first_value(m.name), p2 = s.second_value(m.name);
       cm.values.push_back({s.subject, s.treated ? p2 : p1, s.treated ? p1 : p2});  // reference, treated night
     }
     const SplitValues v = split_values(subjects, m.name);
@@ -466,7 +485,19 @@ CohortResult run_cohort(const std::vector<ManifestEntry>& entries, const CohortO
   if (result.design == StudyDesign::crossover) {
     std::tie(result.reference, result.treated) =
         reference_and_treated(entries, &ManifestEntry::condition, "condition", options.reference_condition, left_out);
-    result.sessions = {"1", "2"};
+    // A `session` column adds a baseline night (the first session) to each period.
+    const std::vector<std::string> sessions = entries.front().session.empty() ? std::vector<std::string>{}
+                                                                                : session_order(entries);
+    if (!sessions.empty() && sessions.size() != 2)
+      throw Error("", "session", "a crossover with a baseline night per period needs two sessions (baseline, treatment); "
+                                 "the manifest has " + std::to_string(sessions.size()));
+    if (sessions.empty()) {
+      result.sessions = {"1", "2"};
+    } else {
+      result.crossover_baseline = sessions[0];
+      for (const char* period : {"1", "2"})
+        for (const auto& session : sessions) result.sessions.push_back(period + ("/" + session));
+    }
   } else {
     result.sessions = session_order(entries);
   }
@@ -478,8 +509,8 @@ CohortResult run_cohort(const std::vector<ManifestEntry>& entries, const CohortO
     if (std::find(result.subjects.begin(), result.subjects.end(), e.subject) == result.subjects.end())
       result.subjects.push_back(e.subject);
     const bool crossover = result.design == StudyDesign::crossover;
-    result.nights.push_back({e.subject, crossover ? e.condition : e.session, crossover ? e.period : "", e.path,
-                             std::nullopt, {}});
+    const std::string label = !crossover ? e.session : e.session.empty() ? e.condition : e.condition + "/" + e.session;
+    result.nights.push_back({e.subject, label, crossover ? e.period : "", e.path, std::nullopt, {}});
   }
   std::atomic<size_t> next{0};
   auto worker = [&] {
@@ -533,7 +564,12 @@ CohortResult run_cohort(const std::vector<ManifestEntry>& entries, const CohortO
     // Parallel: in the treated arm; crossover: the treated condition in period 1 (sequence AB).
     const bool treated = (crossover ? row->condition : row->arm) == result.treated;
     result.groups[i] = crossover ? (treated ? "AB" : "BA") : row->arm;
-    subjects.push_back({result.subjects[i], treated, it->second.at(result.sessions[0]), it->second.at(result.sessions[1])});
+    const auto& nights = it->second;
+    if (result.crossover_baseline.empty())
+      subjects.push_back({result.subjects[i], treated, nights.at(result.sessions[0]), nights.at(result.sessions[1])});
+    else  // sessions: 1/baseline, 1/treatment, 2/baseline, 2/treatment
+      subjects.push_back({result.subjects[i], treated, nights.at(result.sessions[1]), nights.at(result.sessions[3]),
+                          nights.at(result.sessions[0]), nights.at(result.sessions[2])});
   }
   if (subjects.empty()) return result;
   if (crossover)

@@ -227,6 +227,9 @@ std::string parallel_html(const CohortResult& result) {
 std::string crossover_html(const CohortResult& result) {
   const std::string trt = xml_escape(result.treated), ref = xml_escape(result.reference);
   std::string body = "<h2>" + trt + " vs " + ref + " (two-period crossover)</h2>\n";
+  if (!result.crossover_baseline.empty())
+    body += "<p class=\"notes\">Values are each period's change from its " + xml_escape(result.crossover_baseline) +
+            " night.</p>\n";
   body += "<table><tr><th>Measure</th><th>Unit</th><th>n (AB/BA)</th><th>Mean " + ref + "</th><th>Mean " + trt +
           "</th><th>Mean diff</th><th>95 % CI (bootstrap)</th><th>Hedges g</th><th>Paired t p</th><th>Wilcoxon p</th>"
           "<th>Effect</th><th>Effect 95 % CI</th><th>Effect p</th><th>Period p</th><th>Carry-over p</th><th>Holm p</th></tr>\n";
@@ -290,6 +293,7 @@ std::string cohort_json(const CohortResult& result) {
   if (result.design == StudyDesign::crossover)
     j["conditions"] = {{"reference", result.reference}, {"treated", result.treated}, {"A", result.treated},
                        {"B", result.reference}};
+  if (!result.crossover_baseline.empty()) j["response"] = "change from each period's " + result.crossover_baseline + " night";
   j["sessions"] = result.sessions;
   ordered_json subjects = ordered_json::array();
   for (size_t i = 0; i < result.subjects.size(); ++i) {
@@ -454,6 +458,8 @@ std::string cohort_text(const CohortResult& result) {
     }
   } else if (result.design == StudyDesign::crossover) {
     out += fmt::format("A = {} (treated), B = {} (reference); AB/BA crossover\n", result.treated, result.reference);
+    if (!result.crossover_baseline.empty())
+      out += "values: change from each period's " + result.crossover_baseline + " night\n";
     out += fmt::format("{:<22} {:>3} {:>10} {:>10} {:>10} {:>8} {:>10} {:>8} {:>8} {:>8} {:>8}\n", "measure", "n", "mean_B",
                        "mean_A", "mean_diff", "t_p", "effect", "effect_p", "period_p", "carry_p", "holm_p");
     for (const auto* m : deep_sleep_first(result.crossover)) {

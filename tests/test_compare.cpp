@@ -319,6 +319,61 @@ TEST_CASE("cohort, crossover: periods, sequences and the AB/BA analysis of the h
   CHECK(cohort_text(result).rfind("design: crossover\n", 0) == 0);
 }
 
+TEST_CASE("cohort, crossover with a baseline night per period: each period's change from its baseline") {
+  // Reference values (Debian scipy 1.10.1):
+//   <the imports, pooled and P of the script in tests/test_paired_stats.cpp>
+//   ab1 = [80.0, 95.5, 62.0, 71.0, 88.0]; ab2 = [70.0, 90.0, 65.5, 60.0, 79.0]
+//   ba1 = [66.0, 75.0, 90.5, 58.0, 84.0, 77.0]; ba2 = [74.5, 79.0, 97.0, 61.0, 93.5, 76.0]
+//   # Baseline nights: period 1 = 20 + 2i, period 2 = 25 + 3.5i minutes of N3, subject i = 0..10 (AB first).
+//   b1 = [20 + 2 * i for i in range(11)]; b2 = [25 + 3.5 * i for i in range(11)]
+//   c_ab1 = np.subtract(ab1, b1[:5]); c_ab2 = np.subtract(ab2, b2[:5]); c_ba1 = np.subtract(ba1, b1[5:]); c_ba2 = np.subtract(ba2, b2[5:])
+//   dab = (c_ab1 - c_ab2) / 2; dba = (c_ba1 - c_ba2) / 2
+//   P(*pooled(dab, dba)); P(pooled(dab, -dba)[2], pooled(c_ab1 + c_ab2, c_ba1 + c_ba2)[2])
+//   A = np.r_[c_ab1, c_ba2]; B = np.r_[c_ab2, c_ba1]; print(repr(st.ttest_rel(A, B).pvalue))
+  //   -> 1.6166666666666671 1.8596262733525815 0.4072420731926619 -2.590100227619212 5.823433560952546
+  //      7.274034414541588e-05 0.12033120195420009
+  //      0.9196239661017283
+  psgkit_test::TempDir dir("cohort-crossover-baseline");
+  const std::vector<double> ab1{80.0, 95.5, 62.0, 71.0, 88.0}, ab2{70.0, 90.0, 65.5, 60.0, 79.0};
+  const std::vector<double> ba1{66.0, 75.0, 90.5, 58.0, 84.0, 77.0}, ba2{74.5, 79.0, 97.0, 61.0, 93.5, 76.0};
+  std::string manifest = "subject,period,session,condition,path\n";
+  for (size_t i = 0; i < 11; ++i) {
+    const bool ab = i < 5;
+    const std::string id = "s" + std::to_string(i);
+    const double p1 = ab ? ab1[i] : ba1[i - 5], p2 = ab ? ab2[i] : ba2[i - 5];
+    const double base1 = 20 + 2.0 * static_cast<double>(i), base2 = 25 + 3.5 * static_cast<double>(i);
+    for (const auto& [name, n3] : {std::pair<std::string, double>{"b1", base1}, {"t1", p1}, {"b2", base2}, {"t2", p2}})
+      write_file_atomic(dir / (id + name + ".csv"), night_with_n3(n3));
+    const std::string c1 = ab ? "drug" : "placebo", c2 = ab ? "placebo" : "drug";
+    manifest += id + ",1,baseline," + c1 + "," + id + "b1.csv\n" + id + ",1,treatment," + c1 + "," + id + "t1.csv\n" +
+                id + ",2,baseline," + c2 + "," + id + "b2.csv\n" + id + ",2,treatment," + c2 + "," + id + "t2.csv\n";
+  }
+  write_file_atomic(dir / "m.csv", manifest);
+  const auto result = run_cohort(read_manifest(dir / "m.csv"));
+  INFO(cohort_text(result));
+  REQUIRE(result.all_ok());
+  CHECK(result.crossover_baseline == "baseline");
+  const auto j = nlohmann::json::parse(cohort_json(result));
+  CHECK(j["response"] == "change from each period's baseline night");
+  CHECK(j["subjects"][0]["nights"].contains("drug/treatment"));
+  const auto& n3 = measure(j, "N3");
+  CHECK(n3["n_AB"] == 5);
+  CHECK(n3["effect"].get<double>() == doctest::Approx(1.6166666666666671).epsilon(1e-9));
+  CHECK(n3["effect_se"].get<double>() == doctest::Approx(1.8596262733525815).epsilon(1e-9));
+  CHECK(n3["effect_p"].get<double>() == doctest::Approx(0.4072420731926619).epsilon(1e-9));
+  CHECK(n3["effect_ci95_low"].get<double>() == doctest::Approx(-2.590100227619212).epsilon(1e-9));
+  CHECK(n3["period_p"].get<double>() == doctest::Approx(7.274034414541588e-05).epsilon(1e-9));
+  CHECK(n3["carryover_p"].get<double>() == doctest::Approx(0.12033120195420009).epsilon(1e-9));
+  CHECK(n3["paired_ttest_p"].get<double>() == doctest::Approx(0.9196239661017283).epsilon(1e-9));
+
+  // Two conditions within one period are reported and the subject left out.
+  write_file_atomic(dir / "bad.csv", manifest + "s11,1,baseline,drug,s0b1.csv\ns11,1,treatment,placebo,s0t1.csv\n"
+                                                "s11,2,baseline,placebo,s0b2.csv\ns11,2,treatment,placebo,s0t2.csv\n");
+  const auto bad = run_cohort(read_manifest(dir / "bad.csv"));
+  REQUIRE_FALSE(bad.excluded.empty());
+  CHECK(bad.excluded.front() == "s11: line 47 gives period 1 condition 'placebo', line 46 'drug'");
+}
+
 TEST_CASE("cohort bad input: each bad row leaves its subject out with the line; undecidable designs stop") {
   psgkit_test::TempDir dir("cohort-bad");
   for (const char* id : {"a", "b", "c", "d", "e", "f", "g", "h"}) {

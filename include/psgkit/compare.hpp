@@ -80,7 +80,9 @@ std::vector<MeasureChange> compare_nights(const NightAnalysis& before, const Nig
 //  - paired: `session` — every later session against the first (before/after in one group);
 //  - parallel: `session` (two: before/after, baseline/follow-up) and `arm` (two labels) — randomised
 //    parallel groups, each arm's change compared between arms;
-//  - crossover: `period` (1, 2) and `condition` (two labels) — two-period AB/BA crossover.
+//  - crossover: `period` (1, 2) and `condition` (two labels) — two-period AB/BA crossover; with a
+//    `session` column too (two sessions, the first the baseline), each period has a baseline night and
+//    a treatment night, and each period's value is treatment − baseline.
 enum class StudyDesign { paired, parallel, crossover };
 std::string_view to_string(StudyDesign design);  // "paired", "parallel", "crossover"
 
@@ -150,7 +152,8 @@ struct ParallelMeasure {
 };
 
 // Crossover design, one measure: CrossoverComparison (A = treated) and Holm over measures on the
-// period-adjusted effect's p.
+// period-adjusted effect's p. With a baseline night per period, every value is the period's change
+// from its baseline night.
 struct CrossoverMeasure {
   std::string name, unit;
   bool deep_sleep = false;
@@ -160,7 +163,7 @@ struct CrossoverMeasure {
 };
 
 struct CohortNight {
-  std::string subject, session;  // crossover: session = the condition, period in `period`
+  std::string subject, session;  // crossover: the condition (or "condition/session"), period in `period`
   std::string period;
   std::filesystem::path path;
   std::optional<NightAnalysis> analysis;  // empty when it failed
@@ -170,6 +173,7 @@ struct CohortNight {
 struct CohortResult {
   StudyDesign design = StudyDesign::paired;
   std::string reference, treated;      // arm (parallel) or condition (crossover) labels
+  std::string crossover_baseline;      // crossover with a baseline night per period: its session label
   // Per subject (same order as `subjects`): the arm (parallel), the sequence "AB" or "BA" (crossover;
   // A = treated first), empty when the subject was left out or the design is paired.
   std::vector<std::string> groups;
