@@ -192,10 +192,11 @@ struct CohortResult {
 // measure over the subjects with both sessions; crossover — compare_crossover over the subjects with
 // both periods. A failing night is reported, never fatal. Subjects left out, each listed in `excluded`
 // with the manifest line: a repeated row (subject + session, or subject + period), a subject in both
-// arms or with one condition in both periods, a period other than 1 or 2, a row whose arm/condition is
-// not one of the two, a missing night (baseline, follow-up or period). Throws psgkit::Error when the
-// design is undecidable: fewer than two arm/condition labels, more than two without two clearly most
-// frequent, no reference label, or a parallel design without exactly two sessions.
+// arms, one condition in both periods or two in one period, a period other than 1 or 2, a row whose
+// arm/condition is not one of the two, a missing night (baseline, follow-up or period). Throws
+// psgkit::Error when the design is undecidable: fewer than two arm/condition labels, more than two
+// without two clearly most frequent, no reference label, or a parallel design (or a crossover with
+// baselines) without exactly two sessions.
 CohortResult run_cohort(const std::vector<ManifestEntry>& entries, const CohortOptions& options = {});
 
 }  // namespace psgkit
