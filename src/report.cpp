@@ -123,7 +123,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;m
 h1{font-size:22px;margin-bottom:4px;} h2{font-size:17px;margin-top:28px;border-bottom:1px solid #d9e2ec;padding-bottom:4px;}
 table{border-collapse:collapse;font-size:13px;margin:8px 0;} th,td{padding:3px 10px;border-bottom:1px solid #e4e7eb;text-align:right;}
 th:first-child,td:first-child{text-align:left;} tr.deep td{background:#f0f7ff;} td.up{color:#0b6e4f;} td.down{color:#b42318;}
-figure{margin:12px 0;} figcaption{font-size:12px;color:#52606d;} .notes{font-size:12px;color:#52606d;} .fail{color:#b42318;}
+table.wide{display:block;overflow-x:auto;max-width:100%;} figure{margin:12px 0;} figcaption{font-size:12px;color:#52606d;} .notes{font-size:12px;color:#52606d;} .fail{color:#b42318;}
 </style>)";
 
 std::string page(const std::string& title, const std::string& body) {
@@ -177,7 +177,7 @@ std::string parallel_html(const CohortResult& result) {
   const std::string trt = xml_escape(result.treated), ref = xml_escape(result.reference);
   std::string body = "<h2>" + trt + " vs " + ref + " (change from " + xml_escape(result.sessions[0]) + " to " +
                      xml_escape(result.sessions[1]) + ")</h2>\n";
-  body += "<table><tr><th>Measure</th><th>Unit</th><th>n " + trt + "</th><th>n " + ref + "</th><th>Change " + trt +
+  body += "<table class=\"wide\"><tr><th>Measure</th><th>Unit</th><th>n " + trt + "</th><th>n " + ref + "</th><th>Change " + trt +
           "</th><th>Change " + ref + "</th><th>Diff</th><th>95 % CI (bootstrap)</th><th>Hedges g</th><th>ANCOVA effect</th>"
           "<th>ANCOVA 95 % CI</th><th>ANCOVA p</th><th>Welch p</th><th>Mann-Whitney p</th><th>Holm p</th></tr>\n";
   std::vector<std::string> panels;
@@ -230,7 +230,7 @@ std::string crossover_html(const CohortResult& result) {
   if (!result.crossover_baseline.empty())
     body += "<p class=\"notes\">Values are each period's change from its " + xml_escape(result.crossover_baseline) +
             " night.</p>\n";
-  body += "<table><tr><th>Measure</th><th>Unit</th><th>n (AB/BA)</th><th>Mean " + ref + "</th><th>Mean " + trt +
+  body += "<table class=\"wide\"><tr><th>Measure</th><th>Unit</th><th>n (AB/BA)</th><th>Mean " + ref + "</th><th>Mean " + trt +
           "</th><th>Mean diff</th><th>95 % CI (bootstrap)</th><th>Hedges g</th><th>Paired t p</th><th>Wilcoxon p</th>"
           "<th>Effect</th><th>Effect 95 % CI</th><th>Effect p</th><th>Period p</th><th>Carry-over p</th><th>Holm p</th></tr>\n";
   std::vector<std::string> panels;
