@@ -78,14 +78,22 @@ const psgkit_cli::Register compare_command([](CLI::App& app) {
 
 const psgkit_cli::Register cohort_command([](CLI::App& app) {
   struct Args {
-    std::string manifest, html, output;
+    std::string manifest, html, output, reference_arm, reference_condition;
     bool json = false;
     int jobs = 1;
     NightFlags night;
   };
   auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand("cohort", "Paired before/after statistics over a group (manifest: subject,session,path[,hypnogram])");
-  cmd->add_option("MANIFEST", args->manifest, "CSV with columns subject,session,path and optionally hypnogram")->required();
+  auto* cmd = app.add_subcommand(
+      "cohort", "Group statistics: paired before/after, parallel-group or two-period crossover trial (by the manifest's columns)");
+  cmd->add_option("MANIFEST", args->manifest,
+                  "CSV with subject,path[,hypnogram] and session (paired), session+arm (parallel groups) or "
+                  "period+condition[+session] (crossover)")
+      ->required();
+  cmd->add_option("--reference-arm", args->reference_arm,
+                  "Reference arm of a parallel design (default: the arm named placebo or control)");
+  cmd->add_option("--reference-condition", args->reference_condition,
+                  "Reference condition of a crossover (default: the condition named placebo or control)");
   cmd->add_flag("--json", args->json, "Print JSON instead of a table");
   cmd->add_option("--html", args->html, "Write a self-contained HTML report here");
   cmd->add_option("-o,--output", args->output, "Write the table or JSON here instead of stdout");
@@ -95,6 +103,8 @@ const psgkit_cli::Register cohort_command([](CLI::App& app) {
     psgkit::CohortOptions options;
     options.night = night_options(args->night);
     options.jobs = args->jobs;
+    options.reference_arm = args->reference_arm;
+    options.reference_condition = args->reference_condition;
     const auto entries = psgkit::read_manifest(args->manifest);
     std::optional<psgkit_cli::Progress> progress(std::in_place, "cohort", entries.size());
     options.on_night_done = [&](const psgkit::CohortNight& n) { progress->item_done(n.subject + " " + n.session, n.error); };
@@ -110,6 +120,7 @@ const psgkit_cli::Register cohort_command([](CLI::App& app) {
       psgkit::write_file_atomic(args->html, psgkit::cohort_html(result));
     }
     psgkit_cli::emit(args->output, args->json ? psgkit::cohort_json(result) : psgkit::cohort_text(result));
+    std::cerr << "psgkit: cohort: design " << psgkit::to_string(result.design) << '\n';
     if (!result.all_ok()) {
       std::cerr << "psgkit: cohort: " << result.excluded.size() << " subject(s) left out:\n";
       for (const auto& e : result.excluded) std::cerr << "  " << e << '\n';

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "psgkit/deep_sleep.hpp"
 #include "psgkit/error.hpp"
@@ -193,37 +194,70 @@ std::vector<MeasureChange> compare_nights(const NightAnalysis& before, const Nig
   return changes;
 }
 
+std::string_view to_string(StudyDesign design) {
+  switch (design) {
+    case StudyDesign::parallel: return "parallel";
+    case StudyDesign::crossover: return "crossover";
+    case StudyDesign::paired: break;
+  }
+  return "paired";
+}
+
 std::vector<ManifestEntry> read_manifest(const fs::path& path) {
   const CsvTable csv = read_csv(path);
   const int subject_col = csv.require_column("subject");
-  const int session_col = csv.require_column("session");
   const int path_col = csv.require_column("path");
   const int hypnogram_col = csv.column("hypnogram");
+  // Design columns, all parsed here: (column, field); each present column must be filled in every row.
+  const std::vector<std::pair<std::string_view, std::string ManifestEntry::*>> design_fields = {
+      {"session", &ManifestEntry::session},
+      {"arm", &ManifestEntry::arm},
+      {"period", &ManifestEntry::period},
+      {"condition", &ManifestEntry::condition}};
+  std::vector<std::pair<int, std::string ManifestEntry::*>> design_cols;
+  for (const auto& [name, field] : design_fields)
+    if (const int col = csv.column(name); col >= 0) design_cols.emplace_back(col, field);
+  const bool crossover = csv.column("period") >= 0 || csv.column("condition") >= 0;
+  if (crossover) {
+    csv.require_column("period");
+    csv.require_column("condition");
+    if (csv.column("arm") >= 0)
+      throw Error(path.string(), "arm", "a manifest has either `arm` (parallel groups) or `period` and `condition` "
+                                        "(crossover), not both");
+  } else {
+    csv.require_column("session");
+  }
   const fs::path folder = path.parent_path();
   auto resolve = [&](const std::string& p) { return fs::path(p).is_absolute() ? fs::path(p) : folder / p; };
   std::vector<ManifestEntry> entries;
-  std::set<std::pair<std::string, std::string>> seen;
   for (size_t r = 0; r < csv.rows.size(); ++r) {
     const auto& row = csv.rows[r];
     const size_t line = r + 2;
-    for (const int col : {subject_col, session_col, path_col})
-      if (row[static_cast<size_t>(col)].empty())
+    auto cell = [&](int col) -> const std::string& {
+      const std::string& value = row[static_cast<size_t>(col)];
+      if (value.empty())
         throw Error(path.string(), "line " + std::to_string(line) + ", column " + csv.header[static_cast<size_t>(col)],
                     "empty cell");
+      return value;
+    };
     ManifestEntry e;
-    e.subject = row[static_cast<size_t>(subject_col)];
-    e.session = row[static_cast<size_t>(session_col)];
-    e.path = resolve(row[static_cast<size_t>(path_col)]);
+    e.subject = cell(subject_col);
+    e.path = resolve(cell(path_col));
+    for (const auto& [col, field] : design_cols) e.*field = cell(col);
     if (hypnogram_col >= 0 && !row[static_cast<size_t>(hypnogram_col)].empty())
       e.hypnogram = resolve(row[static_cast<size_t>(hypnogram_col)]);
     e.line = line;
-    if (!seen.insert({e.subject, e.session}).second)
-      throw Error(path.string(), "line " + std::to_string(line),
-                  "subject " + e.subject + " has session " + e.session + " twice");
     entries.push_back(std::move(e));
   }
   if (entries.empty()) throw Error(path.string(), "", "the manifest lists no recordings");
   return entries;
+}
+
+StudyDesign design_of(const std::vector<ManifestEntry>& entries) {
+  if (entries.empty()) return StudyDesign::paired;
+  if (!entries.front().condition.empty()) return StudyDesign::crossover;
+  if (!entries.front().arm.empty()) return StudyDesign::parallel;
+  return StudyDesign::paired;
 }
 
 std::vector<std::string> session_order(const std::vector<ManifestEntry>& entries) {
@@ -242,10 +276,116 @@ bool CohortResult::all_ok() const {
 
 namespace {
 
-CohortComparison compare_sessions(const CohortResult& result, const std::string& baseline, const std::string& session) {
-  std::map<std::string, std::map<std::string, const NightAnalysis*>> by_subject;
-  for (const auto& n : result.nights)
-    if (n.analysis) by_subject[n.subject][n.session] = &*n.analysis;
+using NightsBySubject = std::map<std::string, std::map<std::string, const NightAnalysis*>>;
+
+// The key of an entry's night within its subject: the session, or the period of a crossover
+// ("period/session" when the crossover has a baseline night per period).
+std::string night_key(const ManifestEntry& e, StudyDesign design) {
+  if (design != StudyDesign::crossover) return e.session;
+  return e.session.empty() ? e.period : e.period + "/" + e.session;
+}
+
+std::string lowercase(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  return text;
+}
+
+// Subjects left out before any statistics, with every reason ("subject: reason", manifest order).
+struct LeftOut {
+  std::set<std::string> subjects;
+  std::vector<std::string> reasons;
+  void add(const std::string& subject, const std::string& reason) {
+    subjects.insert(subject);
+    reasons.push_back(subject + ": " + reason);
+  }
+};
+
+// The reference and treated labels of the arms (`field` = &ManifestEntry::arm) or conditions: the two
+// labels held by the most subjects; rows with any other label leave their subject out.
+std::pair<std::string, std::string> reference_and_treated(const std::vector<ManifestEntry>& entries,
+                                                          std::string ManifestEntry::*field, const std::string& what,
+                                                          const std::string& reference_option, LeftOut& left_out) {
+  std::map<std::string, std::set<std::string>> subjects_of;
+  std::vector<std::string> labels;  // first-appearance order, so ties in count keep the manifest's order
+  for (const auto& e : entries) {
+    if (!subjects_of.count(e.*field)) labels.push_back(e.*field);
+    subjects_of[e.*field].insert(e.subject);
+  }
+  std::stable_sort(labels.begin(), labels.end(),
+                   [&](const std::string& a, const std::string& b) { return subjects_of[a].size() > subjects_of[b].size(); });
+  std::string listed;
+  for (const auto& l : labels) listed += (listed.empty() ? "'" : ", '") + l + "'";
+  if (labels.size() < 2)
+    throw Error("", what, "the manifest names one " + what + " (" + listed + "); this design needs two");
+  if (labels.size() > 2 && subjects_of[labels[1]].size() == subjects_of[labels[2]].size())
+    throw Error("", what, "cannot tell which two of the " + what + "s " + listed + " are the design's");
+  for (const auto& e : entries)
+    if (e.*field != labels[0] && e.*field != labels[1])
+      left_out.add(e.subject, "line " + std::to_string(e.line) + ": " + what + " '" + e.*field + "' is not one of the two (" +
+                                  labels[0] + ", " + labels[1] + ")");
+  std::string reference = reference_option;
+  if (reference.empty()) {
+    std::vector<std::string> named;
+    for (size_t i = 0; i < 2; ++i)
+      if (lowercase(labels[i]) == "placebo" || lowercase(labels[i]) == "control") named.push_back(labels[i]);
+    if (named.size() != 1)
+      throw Error("", "--reference-" + what,
+                  "name the reference " + what + " (" + labels[0] + " or " + labels[1] + ") with --reference-" + what);
+    reference = named.front();
+  } else if (reference != labels[0] && reference != labels[1]) {
+    throw Error("", "--reference-" + what, "'" + reference + "' is not one of the " + what + "s " + listed);
+  }
+  return {reference, reference == labels[0] ? labels[1] : labels[0]};
+}
+
+// Repeated rows, a subject in both arms, a period other than 1 or 2, one condition in both periods.
+void check_rows(const std::vector<ManifestEntry>& entries, StudyDesign design, LeftOut& left_out) {
+  std::map<std::pair<std::string, std::string>, size_t> line_of;  // (subject, key) -> first line
+  std::map<std::string, const ManifestEntry*> first_row;          // subject -> first row
+  // Crossover: (subject, period) -> first row of that period.
+  std::map<std::pair<std::string, std::string>, const ManifestEntry*> period_row;
+  for (const auto& e : entries) {
+    const std::string line = "line " + std::to_string(e.line);
+    const std::string key = night_key(e, design);
+    const auto [it, inserted] = line_of.insert({{e.subject, key}, e.line});
+    if (!inserted)
+      left_out.add(e.subject, line + " repeats " + (design == StudyDesign::crossover ? "period " : "session ") + key +
+                                  " of line " + std::to_string(it->second));
+    if (design == StudyDesign::crossover && e.period != "1" && e.period != "2")
+      left_out.add(e.subject, line + ": period '" + e.period + "' is not 1 or 2");
+    const auto [first, is_first] = first_row.insert({e.subject, &e});
+    if (is_first || !inserted) {
+      if (design == StudyDesign::crossover) period_row.insert({{e.subject, e.period}, &e});
+      continue;
+    }
+    const ManifestEntry& f = *first->second;
+    if (design == StudyDesign::parallel && e.arm != f.arm)
+      left_out.add(e.subject, line + " puts it in arm '" + e.arm + "', line " + std::to_string(f.line) + " in arm '" +
+                                  f.arm + "'");
+    if (design != StudyDesign::crossover) continue;
+    const auto [same, new_period] = period_row.insert({{e.subject, e.period}, &e});
+    if (!new_period && same->second->condition != e.condition)
+      left_out.add(e.subject, line + " gives period " + e.period + " condition '" + e.condition + "', line " +
+                                  std::to_string(same->second->line) + " '" + same->second->condition + "'");
+    const auto other = period_row.find({e.subject, e.period == "1" ? "2" : "1"});
+    if (new_period && other != period_row.end() && other->second->condition == e.condition)
+      left_out.add(e.subject, "lines " + std::to_string(other->second->line) + " and " + std::to_string(e.line) +
+                                  ": condition '" + e.condition + "' in both periods");
+  }
+}
+
+// Every subject's nights by key, first row of each key only, for the subjects not left out.
+NightsBySubject nights_by_subject(const CohortResult& result, const std::vector<ManifestEntry>& entries,
+                                  const LeftOut& left_out) {
+  NightsBySubject by_subject;
+  for (size_t i = 0; i < entries.size(); ++i)
+    if (result.nights[i].analysis && !left_out.subjects.count(entries[i].subject))
+      by_subject[entries[i].subject].insert({night_key(entries[i], result.design), &*result.nights[i].analysis});
+  return by_subject;
+}
+
+CohortComparison compare_sessions(const CohortResult& result, const NightsBySubject& by_subject,
+                                  const std::string& baseline, const std::string& session) {
   CohortComparison comparison{baseline, session, {}};
   std::vector<std::pair<const NightAnalysis*, const NightAnalysis*>> pairs;
   std::vector<std::string> pair_subjects;
@@ -290,16 +430,110 @@ CohortComparison compare_sessions(const CohortResult& result, const std::string&
   return comparison;
 }
 
+// Holm across measures on each measure's primary p.
+template <typename Measure, typename PrimaryP>
+void set_holm(std::vector<Measure>& measures, PrimaryP primary_p) {
+  std::vector<double> p_values;
+  for (const auto& m : measures) p_values.push_back(primary_p(m));
+  const std::vector<double> adjusted = holm_bonferroni(p_values);
+  for (size_t i = 0; i < adjusted.size(); ++i) measures[i].p_holm = adjusted[i];
+}
+
+// The two nights of each analysable subject: (first, second) = (baseline, follow-up) or (period 1,
+// period 2), with `treated` telling the arm / whether the sequence is AB. Subjects in manifest order.
+struct SubjectNights {
+  std::string subject;
+  bool treated = false;
+  const NightAnalysis* first = nullptr;
+  const NightAnalysis* second = nullptr;
+  // Crossover with a baseline night per period: each period's value is its change from the baseline.
+  const NightAnalysis* first_baseline = nullptr;
+  const NightAnalysis* second_baseline = nullptr;
+
+  double first_value(const std::string& name) const { return change(first, first_baseline, name); }
+  double second_value(const std::string& name) const { return change(second, second_baseline, name); }
+  static double change(const NightAnalysis* night, const NightAnalysis* baseline, const std::string& name) {
+    return baseline ? night->value(name) - baseline->value(name) : night->value(name);
+  }
+};
+
+// One measure's values of the first and second night, split into x (treated arm, or sequence AB) and y.
+struct SplitValues {
+  std::vector<double> x_first, x_second, y_first, y_second;
+};
+SplitValues split_values(const std::vector<SubjectNights>& subjects, const std::string& name) {
+  SplitValues v;
+  for (const auto& s : subjects) {
+    (s.treated ? v.x_first : v.y_first).push_back(s.first_value(name));
+    (s.treated ? v.x_second : v.y_second).push_back(s.second_value(name));
+  }
+  return v;
+}
+
+void compare_parallel_arms(CohortResult& result, const std::vector<SubjectNights>& subjects) {
+  for (const auto& m : subjects.front().first->measures) {
+    ParallelMeasure pm{m.name, m.unit, m.deep_sleep, {}, 0, {}};
+    for (const auto& s : subjects) pm.values.push_back({s.subject, s.treated, s.first->value(m.name), s.second->value(m.name)});
+    const SplitValues v = split_values(subjects, m.name);
+    pm.stats = compare_parallel(v.x_first, v.x_second, v.y_first, v.y_second);
+    result.parallel.push_back(std::move(pm));
+  }
+  set_holm(result.parallel, [](const ParallelMeasure& m) { return m.stats.ancova.p_value; });
+}
+
+void compare_crossover_periods(CohortResult& result, const std::vector<SubjectNights>& subjects) {
+  for (const auto& m : subjects.front().first->measures) {
+    CrossoverMeasure cm{m.name, m.unit, m.deep_sleep, {}, 0, {}};
+    for (const auto& s : subjects) {
+      const double p1 = s.first_value(m.name), p2 = s.second_value(m.name);
+      cm.values.push_back({s.subject, s.treated ? p2 : p1, s.treated ? p1 : p2});  // reference, treated night
+    }
+    const SplitValues v = split_values(subjects, m.name);
+    cm.stats = compare_crossover(v.x_first, v.x_second, v.y_first, v.y_second);
+    result.crossover.push_back(std::move(cm));
+  }
+  set_holm(result.crossover, [](const CrossoverMeasure& m) { return m.stats.effect.p_value; });
+}
+
 }  // namespace
 
 CohortResult run_cohort(const std::vector<ManifestEntry>& entries, const CohortOptions& options) {
   if (options.jobs < 1) throw Error("", "jobs", "must be at least 1, got " + std::to_string(options.jobs));
   CohortResult result;
-  result.sessions = session_order(entries);
+  result.design = design_of(entries);
+  LeftOut left_out;
+  if (result.design == StudyDesign::parallel)
+    std::tie(result.reference, result.treated) =
+        reference_and_treated(entries, &ManifestEntry::arm, "arm", options.reference_arm, left_out);
+  if (result.design == StudyDesign::crossover) {
+    std::tie(result.reference, result.treated) =
+        reference_and_treated(entries, &ManifestEntry::condition, "condition", options.reference_condition, left_out);
+    // A `session` column adds a baseline night (the first session) to each period.
+    const std::vector<std::string> sessions = entries.front().session.empty() ? std::vector<std::string>{}
+                                                                                : session_order(entries);
+    if (!sessions.empty() && sessions.size() != 2)
+      throw Error("", "session", "a crossover with a baseline night per period needs two sessions (baseline, treatment); "
+                                 "the manifest has " + std::to_string(sessions.size()));
+    if (sessions.empty()) {
+      result.sessions = {"1", "2"};
+    } else {
+      result.crossover_baseline = sessions[0];
+      for (const char* period : {"1", "2"})
+        for (const auto& session : sessions) result.sessions.push_back(period + ("/" + session));
+    }
+  } else {
+    result.sessions = session_order(entries);
+  }
+  if (result.design == StudyDesign::parallel && result.sessions.size() != 2)
+    throw Error("", "session", "a parallel-group design needs two sessions (baseline, follow-up); the manifest has " +
+                                   std::to_string(result.sessions.size()));
+  check_rows(entries, result.design, left_out);
   for (const auto& e : entries) {
     if (std::find(result.subjects.begin(), result.subjects.end(), e.subject) == result.subjects.end())
       result.subjects.push_back(e.subject);
-    result.nights.push_back({e.subject, e.session, e.path, std::nullopt, {}});
+    const bool crossover = result.design == StudyDesign::crossover;
+    const std::string label = !crossover ? e.session : e.session.empty() ? e.condition : e.condition + "/" + e.session;
+    result.nights.push_back({e.subject, label, crossover ? e.period : "", e.path, std::nullopt, {}});
   }
   std::atomic<size_t> next{0};
   std::mutex report;
@@ -322,21 +556,54 @@ CohortResult run_cohort(const std::vector<ManifestEntry>& entries, const CohortO
   worker();
   for (auto& t : threads) t.join();
 
+  result.excluded = left_out.reasons;
+  const bool crossover = result.design == StudyDesign::crossover;
   for (const auto& subject : result.subjects) {
+    if (left_out.subjects.count(subject)) continue;
     std::vector<std::string> missing;
-    for (const auto& session : result.sessions) {
-      const auto it = std::find_if(result.nights.begin(), result.nights.end(), [&](const CohortNight& n) {
-        return n.subject == subject && n.session == session;
+    for (const auto& key : result.sessions) {
+      const auto it = std::find_if(entries.begin(), entries.end(), [&](const ManifestEntry& e) {
+        return e.subject == subject && night_key(e, result.design) == key;
       });
-      if (it == result.nights.end())
-        missing.push_back("no " + session + " session");
-      else if (!it->analysis)
-        missing.push_back(session + " failed: " + it->error);
+      const std::string what = crossover ? "period " + key : key + " session";
+      if (it == entries.end())
+        missing.push_back("no " + what);
+      else if (const auto& night = result.nights[static_cast<size_t>(it - entries.begin())]; !night.analysis)
+        missing.push_back(what + " failed: " + night.error);
     }
     for (const auto& reason : missing) result.excluded.push_back(subject + ": " + reason);
+    // Paired: a subject missing one later session still counts in the others.
+    if (!missing.empty() && result.design != StudyDesign::paired) left_out.subjects.insert(subject);
   }
-  for (size_t s = 1; s < result.sessions.size(); ++s)
-    result.comparisons.push_back(compare_sessions(result, result.sessions.front(), result.sessions[s]));
+  const NightsBySubject by_subject = nights_by_subject(result, entries, left_out);
+  if (result.design == StudyDesign::paired) {
+    for (size_t s = 1; s < result.sessions.size(); ++s)
+      result.comparisons.push_back(compare_sessions(result, by_subject, result.sessions.front(), result.sessions[s]));
+    return result;
+  }
+  std::vector<SubjectNights> subjects;
+  result.groups.assign(result.subjects.size(), "");
+  for (size_t i = 0; i < result.subjects.size(); ++i) {
+    const auto it = by_subject.find(result.subjects[i]);
+    if (it == by_subject.end()) continue;
+    const auto row = std::find_if(entries.begin(), entries.end(), [&](const ManifestEntry& e) {
+      return e.subject == result.subjects[i] && night_key(e, result.design) == result.sessions.front();
+    });
+    // Parallel: in the treated arm; crossover: the treated condition in period 1 (sequence AB).
+    const bool treated = (crossover ? row->condition : row->arm) == result.treated;
+    result.groups[i] = crossover ? (treated ? "AB" : "BA") : row->arm;
+    const auto& nights = it->second;
+    if (result.crossover_baseline.empty())
+      subjects.push_back({result.subjects[i], treated, nights.at(result.sessions[0]), nights.at(result.sessions[1])});
+    else  // sessions: 1/baseline, 1/treatment, 2/baseline, 2/treatment
+      subjects.push_back({result.subjects[i], treated, nights.at(result.sessions[1]), nights.at(result.sessions[3]),
+                          nights.at(result.sessions[0]), nights.at(result.sessions[2])});
+  }
+  if (subjects.empty()) return result;
+  if (crossover)
+    compare_crossover_periods(result, subjects);
+  else
+    compare_parallel_arms(result, subjects);
   return result;
 }
 

@@ -37,6 +37,9 @@ std::string lower_trimmed(std::string_view text) {
 }
 
 constexpr std::string_view kSleepStagePrefix = "sleep stage ";
+constexpr std::string_view kAcceptedStages =
+    "accepted (any case, optionally after 'Sleep stage ' or 'Stage '): W, Wake, 0, N1, S1, 1, N2, S2, 2, N3, S3, S4, "
+    "3, 4, R, REM, 5, MT, MOVE, Movement, Movement time, ?, UNS, ART, Artefact, Artifact, Unscored";
 
 void check_epoch_length(double epoch_s, const std::string& source) {
   if (!(epoch_s > 0) || !std::isfinite(epoch_s))
@@ -147,7 +150,7 @@ std::string_view trim(std::string_view s) {
 
 Stage require_stage(std::string_view text, const std::string& source, const std::string& where) {
   const auto stage = parse_stage(text);
-  if (!stage) throw Error(source, where, "unknown sleep stage '" + std::string(text) + "'");
+  if (!stage) throw Error(source, where, "unknown sleep stage '" + std::string(text) + "'; " + std::string(kAcceptedStages));
   return *stage;
 }
 
@@ -316,14 +319,20 @@ std::string_view to_string(Stage stage) {
 
 std::optional<Stage> parse_stage(std::string_view text) {
   std::string s = lower_trimmed(text);
-  if (s.starts_with(kSleepStagePrefix)) s.erase(0, kSleepStagePrefix.size());
+  // "Sleep stage 1" (Sleep-EDF), "Stage 1" (R&K scoring software).
+  for (const std::string_view prefix : {kSleepStagePrefix, std::string_view("stage ")})
+    if (s.starts_with(prefix)) {
+      s.erase(0, prefix.size());
+      break;
+    }
   if (s == "w" || s == "wake" || s == "0") return Stage::W;
   if (s == "n1" || s == "s1" || s == "1") return Stage::N1;
   if (s == "n2" || s == "s2" || s == "2") return Stage::N2;
   if (s == "n3" || s == "s3" || s == "s4" || s == "3" || s == "4" || s == "n4") return Stage::N3;
   if (s == "r" || s == "rem" || s == "5") return Stage::REM;
-  if (s == "uns" || s == "?" || s == "movement" || s == "movement time" || s == "mt" || s == "artefact" ||
-      s == "artifact" || s == "unscored")
+  // Movement time and artefact are UNS, as YASA's ART (-1): in TIB and SPT, neither sleep nor wake.
+  if (s == "uns" || s == "?" || s == "movement" || s == "movement time" || s == "mt" || s == "move" ||
+      s == "artefact" || s == "artifact" || s == "art" || s == "unscored")
     return Stage::UNS;
   return std::nullopt;
 }
@@ -378,7 +387,7 @@ Hypnogram hypnogram_from_annotations(const std::vector<Annotation>& annotations,
     const std::string where = "annotation " + std::to_string(i + 1) + " ('" + a.text + "' at " + format_double(a.onset_s) + " s)";
     const auto stage = parse_stage(a.text);
     if (!stage) {
-      if (lower_trimmed(a.text).starts_with(kSleepStagePrefix)) throw Error(source, where, "unknown sleep stage");
+      if (lower_trimmed(a.text).starts_with(kSleepStagePrefix)) throw Error(source, where, "unknown sleep stage; " + std::string(kAcceptedStages));
       if (!trim(a.text).empty()) events.push_back({a.onset_s, std::max(0.0, a.duration_s), a.text});
       continue;
     }

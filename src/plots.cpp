@@ -96,6 +96,16 @@ double nice_step(double lo, double hi, int target) {
   return 10 * p;
 }
 
+// A value axis [lo, hi] padded and rounded to ticks of `step`.
+struct ValueAxis {
+  double lo, hi, step;
+};
+ValueAxis value_axis(double lo, double hi) {
+  const double pad = hi > lo ? 0.08 * (hi - lo) : std::max(1.0, std::abs(hi) * 0.1);
+  const double step = nice_step(lo - pad, hi + pad, 6);
+  return {std::floor((lo - pad) / step) * step, std::ceil((hi + pad) / step) * step, step};
+}
+
 // ---- PNG colour map: our own five-point ramp (dark navy -> violet -> rose -> orange -> pale yellow).
 std::array<std::array<uint8_t, 3>, 256> make_palette() {
   constexpr std::array<std::array<double, 3>, 5> stops{{
@@ -470,9 +480,8 @@ std::string paired_svg(const std::vector<PairedValue>& values, const std::string
   }
   const double n = static_cast<double>(complete.size());
   const double mean_before = sum_before / n, mean_after = sum_after / n;
-  const double pad = hi > lo ? 0.08 * (hi - lo) : std::max(1.0, std::abs(hi) * 0.1);
-  const double step = nice_step(lo - pad, hi + pad, 6);
-  const double y_lo = std::floor((lo - pad) / step) * step, y_hi = std::ceil((hi + pad) / step) * step;
+  const ValueAxis axis = value_axis(lo, hi);
+  const double step = axis.step, y_lo = axis.lo, y_hi = axis.hi;
 
   PlotOptions o = options;
   if (o.title.empty()) o.title = measure;
@@ -514,6 +523,99 @@ std::string paired_svg(const std::vector<PairedValue>& values, const std::string
     canvas.line(legend_x, y, legend_x + 22, y, legend[k][0], k == 2 ? 4 : 1.5);
     canvas.text(legend_x + 28, y + 4, legend[k][1], "start", 11);
   }
+  return canvas.finish();
+}
+
+std::string arm_change_svg(const std::vector<ArmPoints>& arms, const std::string& measure, const std::string& unit,
+                           const PlotOptions& options) {
+  double lo = 0, hi = 0;  // zero change is always on the axis
+  bool any = false;
+  for (const auto& arm : arms)
+    for (const double v : {arm.mean, arm.ci95_low, arm.ci95_high})
+      if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+  for (const auto& arm : arms)
+    for (const double v : arm.changes)
+      if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v), any = true;
+  if (!any) throw Error("", "changes", "no arm has a finite change");
+  const ValueAxis axis = value_axis(lo, hi);
+  PlotOptions o = options;
+  if (o.title.empty()) o.title = measure;
+  Canvas canvas{o.width_px, o.height_px > 0 ? o.height_px : 420, {}};
+  const Frame frame = make_frame(canvas, o, 70, 16, 40);
+  auto y_of = [&](double v) { return frame.bottom - (v - axis.lo) / (axis.hi - axis.lo) * frame.height(); };
+  for (double v = axis.lo; v <= axis.hi + axis.step * 1e-6; v += axis.step) {
+    canvas.line(frame.left, y_of(v), frame.right, y_of(v), kGrid, 1);
+    canvas.text(frame.left - 8, y_of(v) + 4, fmt::format("{:g}", v), "end", 11);
+  }
+  canvas.body += fmt::format("<line class=\"zero\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" "
+                             "stroke-dasharray=\"4 3\"/>\n",
+                             num(frame.left), num(y_of(0)), num(frame.right), num(y_of(0)), kInk);
+  const double y_mid = frame.top + frame.height() / 2;
+  canvas.text(16, y_mid, "change in " + measure + (unit.empty() ? "" : " (" + unit + ")"), "middle", 11,
+              fmt::format("transform=\"rotate(-90 16 {})\"", num(y_mid)));
+  const double column_w = frame.width() / static_cast<double>(std::max<size_t>(arms.size(), 1));
+  for (size_t a = 0; a < arms.size(); ++a) {
+    const ArmPoints& arm = arms[a];
+    const double x = frame.left + (static_cast<double>(a) + 0.5) * column_w;
+    const char* colour = a == 0 ? kIncrease : kDecrease;
+    size_t n = 0;
+    for (size_t i = 0; i < arm.changes.size(); ++i) {
+      if (!std::isfinite(arm.changes[i])) continue;
+      // Fixed sideways jitter (-2..2 steps) so equal changes stay visible.
+      const double dx = (static_cast<double>(i % 5) - 2.0) * 6.0 - 18.0;
+      canvas.body += fmt::format("<circle class=\"subject\" cx=\"{}\" cy=\"{}\" r=\"3.5\" fill=\"{}\" "
+                                 "fill-opacity=\"0.8\"/>\n",
+                                 num(x + dx), num(y_of(arm.changes[i])), colour);
+      ++n;
+    }
+    if (std::isfinite(arm.ci95_low) && std::isfinite(arm.ci95_high)) {
+      const double xc = x + 18;
+      canvas.line(xc, y_of(arm.ci95_low), xc, y_of(arm.ci95_high), kInk, 2, "ci");
+      canvas.line(xc - 5, y_of(arm.ci95_low), xc + 5, y_of(arm.ci95_low), kInk, 2);
+      canvas.line(xc - 5, y_of(arm.ci95_high), xc + 5, y_of(arm.ci95_high), kInk, 2);
+    }
+    if (std::isfinite(arm.mean)) canvas.line(x + 8, y_of(arm.mean), x + 28, y_of(arm.mean), kRemColour, 4, "mean");
+    canvas.text(x, frame.bottom + 20, fmt::format("{} (n = {})", arm.label, n), "middle", 12);
+  }
+  canvas.text(frame.right, frame.top + 10, "red: mean change; bar: 95 % CI", "end", 11);
+  return canvas.finish();
+}
+
+std::string forest_svg(const std::vector<ForestRow>& rows, const std::string& axis_label, const PlotOptions& options) {
+  if (rows.empty()) throw Error("", "rows", "a forest plot needs at least one row");
+  double lo = 0, hi = 0;
+  for (const auto& r : rows)
+    for (const double v : {r.estimate, r.ci95_low, r.ci95_high})
+      if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+  const ValueAxis axis = value_axis(lo, hi);
+  PlotOptions o = options;
+  constexpr double kRow = 22;
+  Canvas canvas{o.width_px, o.height_px > 0 ? o.height_px : 90 + kRow * static_cast<double>(rows.size()), {}};
+  const Frame frame = make_frame(canvas, o, 190, 24, 44);
+  auto x_of = [&](double v) { return frame.left + (v - axis.lo) / (axis.hi - axis.lo) * frame.width(); };
+  for (double v = axis.lo; v <= axis.hi + axis.step * 1e-6; v += axis.step) {
+    canvas.line(x_of(v), frame.top, x_of(v), frame.bottom, kGrid, 1);
+    canvas.text(x_of(v), frame.bottom + 18, fmt::format("{:g}", v), "middle", 11);
+  }
+  canvas.line(x_of(0), frame.top, x_of(0), frame.bottom, kInk, 1.5, "zero");
+  canvas.text(frame.left + frame.width() / 2, frame.bottom + 36, axis_label, "middle", 11);
+  const double row_h = frame.height() / static_cast<double>(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const ForestRow& r = rows[i];
+    const double y = frame.top + (static_cast<double>(i) + 0.5) * row_h;
+    canvas.text(frame.left - 10, y + 4, r.label, "end", 11);
+    if (!std::isfinite(r.estimate)) {
+      canvas.text(x_of(0) + 6, y + 4, "n/a", "start", 10, "fill=\"#667788\"");
+      continue;
+    }
+    if (std::isfinite(r.ci95_low) && std::isfinite(r.ci95_high))
+      canvas.line(x_of(r.ci95_low), y, x_of(r.ci95_high), y, kInk, 1.5, "ci");
+    canvas.body += fmt::format("<circle class=\"estimate{}\" cx=\"{}\" cy=\"{}\" r=\"4.5\" fill=\"{}\" "
+                               "stroke=\"{}\" stroke-width=\"1.5\"/>\n",
+                               r.significant ? " significant" : "", num(x_of(r.estimate)), num(y),
+                               r.significant ? kRemColour : "#ffffff", r.significant ? kRemColour : kInk);
+  }
+  canvas.text(frame.right, frame.top - 2, "filled: Holm-adjusted p < 0.05", "end", 11);
   return canvas.finish();
 }
 

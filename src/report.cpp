@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -51,6 +52,66 @@ ordered_json cohort_measures_json(const CohortComparison& comparison) {
   return measures;
 }
 
+ordered_json parallel_measures_json(const CohortResult& result) {
+  ordered_json measures = ordered_json::object();
+  for (const auto& m : result.parallel) {
+    const ParallelComparison& c = m.stats;
+    ordered_json arms = ordered_json::object();
+    for (const auto* arm : {&c.reference, &c.treated})
+      arms[arm == &c.treated ? result.treated : result.reference] = {
+          {"n", arm->n}, {"mean_before", number(arm->mean_before)}, {"mean_after", number(arm->mean_after)},
+          {"mean_change", number(arm->mean_change)}, {"sd_change", number(arm->sd_change)}};
+    ordered_json between = {{"diff_change", number(c.welch.mean_diff)},
+                            {"welch_p", number(c.welch.p_value)},
+                            {"mannwhitney_p", number(c.mann_whitney.p_value)},
+                            {"hedges_g", number(c.effect.g)},
+                            {"ci95_low", number(c.ci.lower)},
+                            {"ci95_high", number(c.ci.upper)},
+                            {"ancova_effect", number(c.ancova.estimate)},
+                            {"ancova_se", number(c.ancova.se)},
+                            {"ancova_p", number(c.ancova.p_value)},
+                            {"ancova_ci95_low", number(c.ancova.ci95_low)},
+                            {"ancova_ci95_high", number(c.ancova.ci95_high)},
+                            {"p_holm", number(m.p_holm)}};
+    measures[m.name] = {{"unit", m.unit}, {"deep_sleep", m.deep_sleep}, {"arms", std::move(arms)},
+                        {"between", std::move(between)}, {"notes", c.notes}};
+  }
+  return measures;
+}
+
+ordered_json crossover_measures_json(const CohortResult& result) {
+  ordered_json measures = ordered_json::object();
+  for (const auto& m : result.crossover) {
+    const CrossoverComparison& c = m.stats;
+    ordered_json j;
+    j["unit"] = m.unit;
+    j["deep_sleep"] = m.deep_sleep;
+    j["n"] = c.n_ab + c.n_ba;
+    j["n_AB"] = c.n_ab;
+    j["n_BA"] = c.n_ba;
+    j["mean_" + result.treated] = number(c.mean_treated);
+    j["mean_" + result.reference] = number(c.mean_reference);
+    j["mean_diff"] = number(c.within.t_test.mean_diff);
+    j["sd_diff"] = number(c.within.t_test.sd_diff);
+    j["paired_ttest_p"] = number(c.within.t_test.p_value);
+    j["wilcoxon_p"] = number(c.within.wilcoxon.p_value);
+    j["hedges_g"] = number(c.within.effect.g);
+    j["ci95_low"] = number(c.within.ci.lower);
+    j["ci95_high"] = number(c.within.ci.upper);
+    j["effect"] = number(c.effect.mean_diff);
+    j["effect_se"] = number(c.effect.se);
+    j["effect_p"] = number(c.effect.p_value);
+    j["effect_ci95_low"] = number(c.effect.ci95_low);
+    j["effect_ci95_high"] = number(c.effect.ci95_high);
+    j["period_p"] = number(c.period.p_value);
+    j["carryover_p"] = number(c.carryover.p_value);
+    j["p_holm"] = number(m.p_holm);
+    j["notes"] = c.notes;
+    measures[m.name] = std::move(j);
+  }
+  return measures;
+}
+
 std::string format_value(double value) {
   if (!std::isfinite(value)) return "–";
   if (std::fabs(value) >= 1000 || value == std::round(value)) return fmt::format("{:.0f}", value);
@@ -68,7 +129,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;m
 h1{font-size:22px;margin-bottom:4px;} h2{font-size:17px;margin-top:28px;border-bottom:1px solid #d9e2ec;padding-bottom:4px;}
 table{border-collapse:collapse;font-size:13px;margin:8px 0;} th,td{padding:3px 10px;border-bottom:1px solid #e4e7eb;text-align:right;}
 th:first-child,td:first-child{text-align:left;} tr.deep td{background:#f0f7ff;} td.up{color:#0b6e4f;} td.down{color:#b42318;}
-figure{margin:12px 0;} figcaption{font-size:12px;color:#52606d;} .notes{font-size:12px;color:#52606d;} .warn{font-size:13px;color:#b42318;font-weight:bold;} .fail{color:#b42318;}
+table.wide{display:block;overflow-x:auto;max-width:100%;} figure{margin:12px 0;} figcaption{font-size:12px;color:#52606d;} .notes{font-size:12px;color:#52606d;} .warn{font-size:13px;color:#b42318;font-weight:bold;} .fail{color:#b42318;}
 </style>)";
 
 std::string page(const std::string& title, const std::string& body) {
@@ -100,6 +161,120 @@ std::string night_figures(const NightAnalysis& night, const std::string& label, 
   return out;
 }
 
+// Deep-sleep measures first, each group in the nights' order.
+template <typename Measure>
+std::vector<const Measure*> deep_sleep_first(const std::vector<Measure>& measures) {
+  std::vector<const Measure*> order;
+  for (const auto& m : measures) order.push_back(&m);
+  std::stable_partition(order.begin(), order.end(), [](const Measure* m) { return m->deep_sleep; });
+  return order;
+}
+
+std::string row_class(bool deep_sleep) { return deep_sleep ? "<tr class=\"deep\">" : "<tr>"; }
+
+std::string forest_figure(const std::vector<ForestRow>& rows, const std::string& axis_label, const std::string& caption) {
+  if (rows.empty()) return "";
+  PlotOptions options;
+  options.title = "Effects across measures";
+  return "<h2>Forest plot</h2>\n" + figure(forest_svg(rows, axis_label, options), caption);
+}
+
+std::string parallel_html(const CohortResult& result) {
+  const std::string trt = xml_escape(result.treated), ref = xml_escape(result.reference);
+  std::string body = "<h2>" + trt + " vs " + ref + " (change from " + xml_escape(result.sessions[0]) + " to " +
+                     xml_escape(result.sessions[1]) + ")</h2>\n";
+  body += "<table class=\"wide\"><tr><th>Measure</th><th>Unit</th><th>n " + trt + "</th><th>n " + ref + "</th><th>Change " + trt +
+          "</th><th>Change " + ref + "</th><th>Diff</th><th>95 % CI (bootstrap)</th><th>Hedges g</th><th>ANCOVA effect</th>"
+          "<th>ANCOVA 95 % CI</th><th>ANCOVA p</th><th>Welch p</th><th>Mann-Whitney p</th><th>Holm p</th></tr>\n";
+  std::vector<std::string> panels;
+  std::vector<ForestRow> forest;
+  for (const auto* m : deep_sleep_first(result.parallel)) {
+    const ParallelComparison& c = m->stats;
+    body += row_class(m->deep_sleep) + "<td>" + xml_escape(m->name) + "</td><td>" + xml_escape(m->unit) + "</td><td>" +
+            std::to_string(c.treated.n) + "</td><td>" + std::to_string(c.reference.n) + "</td><td>" +
+            format_value(c.treated.mean_change) + "</td><td>" + format_value(c.reference.mean_change) + "</td><td" +
+            change_class(c.welch.mean_diff) + ">" + format_value(c.welch.mean_diff) + "</td><td>" +
+            format_value(c.ci.lower) + " … " + format_value(c.ci.upper) + "</td><td>" + format_value(c.effect.g) +
+            "</td><td>" + format_value(c.ancova.estimate) + "</td><td>" + format_value(c.ancova.ci95_low) + " … " +
+            format_value(c.ancova.ci95_high) + "</td><td>" + format_p(c.ancova.p_value) + "</td><td>" +
+            format_p(c.welch.p_value) + "</td><td>" + format_p(c.mann_whitney.p_value) + "</td><td>" +
+            format_p(m->p_holm) + "</td></tr>\n";
+    // Pooled SD of the change scores puts every measure's effect on one axis.
+    const double nt = static_cast<double>(c.treated.n), nr = static_cast<double>(c.reference.n);
+    const double sd = std::sqrt(((nt - 1) * c.treated.sd_change * c.treated.sd_change +
+                                 (nr - 1) * c.reference.sd_change * c.reference.sd_change) / (nt + nr - 2));
+    forest.push_back({m->name, c.ancova.estimate / sd, c.ancova.ci95_low / sd, c.ancova.ci95_high / sd,
+                      std::isfinite(m->p_holm) && m->p_holm < 0.05});
+    if (!m->deep_sleep) continue;
+    std::vector<ArmPoints> arms(2);
+    arms[0] = {result.reference, {}, c.reference.mean_change, c.reference.ci95_low, c.reference.ci95_high};
+    arms[1] = {result.treated, {}, c.treated.mean_change, c.treated.ci95_low, c.treated.ci95_high};
+    for (const auto& v : m->values) arms[v.treated ? 1 : 0].changes.push_back(v.after - v.before);
+    if (std::none_of(arms.begin(), arms.end(), [](const ArmPoints& a) {
+          return std::any_of(a.changes.begin(), a.changes.end(), [](double x) { return std::isfinite(x); });
+        }))
+      continue;
+    PlotOptions options;
+    options.width_px = 320;
+    panels.push_back(arm_change_svg(arms, m->name, m->unit, options));
+  }
+  body += "</table>\n";
+  if (!panels.empty())
+    body += figure(combine_svg(panels, 3), "Deep-sleep measures: each subject's change from " + result.sessions[0] +
+                                               " to " + result.sessions[1] +
+                                               " per arm (dots), the arm's mean change (red) and its 95 % t-interval (bar).");
+  body += forest_figure(forest, "ANCOVA effect / pooled SD of the change scores",
+                        "Baseline-adjusted effect of " + result.treated + " vs " + result.reference +
+                            " per measure with its 95 % CI, in units of the pooled SD of the change scores; filled: "
+                            "Holm-adjusted ANCOVA p < 0.05.");
+  return body;
+}
+
+std::string crossover_html(const CohortResult& result) {
+  const std::string trt = xml_escape(result.treated), ref = xml_escape(result.reference);
+  std::string body = "<h2>" + trt + " vs " + ref + " (two-period crossover)</h2>\n";
+  if (!result.crossover_baseline.empty())
+    body += "<p class=\"notes\">Values are each period's change from its " + xml_escape(result.crossover_baseline) +
+            " night.</p>\n";
+  body += "<table class=\"wide\"><tr><th>Measure</th><th>Unit</th><th>n (AB/BA)</th><th>Mean " + ref + "</th><th>Mean " + trt +
+          "</th><th>Mean diff</th><th>95 % CI (bootstrap)</th><th>Hedges g</th><th>Paired t p</th><th>Wilcoxon p</th>"
+          "<th>Effect</th><th>Effect 95 % CI</th><th>Effect p</th><th>Period p</th><th>Carry-over p</th><th>Holm p</th></tr>\n";
+  std::vector<std::string> panels;
+  std::vector<ForestRow> forest;
+  for (const auto* m : deep_sleep_first(result.crossover)) {
+    const CrossoverComparison& c = m->stats;
+    body += row_class(m->deep_sleep) + "<td>" + xml_escape(m->name) + "</td><td>" + xml_escape(m->unit) + "</td><td>" +
+            std::to_string(c.n_ab + c.n_ba) + " (" + std::to_string(c.n_ab) + "/" + std::to_string(c.n_ba) + ")</td><td>" +
+            format_value(c.mean_reference) + "</td><td>" + format_value(c.mean_treated) + "</td><td" +
+            change_class(c.within.t_test.mean_diff) + ">" + format_value(c.within.t_test.mean_diff) + "</td><td>" +
+            format_value(c.within.ci.lower) + " … " + format_value(c.within.ci.upper) + "</td><td>" +
+            format_value(c.within.effect.g) + "</td><td>" + format_p(c.within.t_test.p_value) + "</td><td>" +
+            format_p(c.within.wilcoxon.p_value) + "</td><td>" + format_value(c.effect.mean_diff) + "</td><td>" +
+            format_value(c.effect.ci95_low) + " … " + format_value(c.effect.ci95_high) + "</td><td>" +
+            format_p(c.effect.p_value) + "</td><td>" + format_p(c.period.p_value) + "</td><td>" +
+            format_p(c.carryover.p_value) + "</td><td>" + format_p(m->p_holm) + "</td></tr>\n";
+    const double sd = c.within.t_test.sd_diff;
+    forest.push_back({m->name, c.effect.mean_diff / sd, c.effect.ci95_low / sd, c.effect.ci95_high / sd,
+                      std::isfinite(m->p_holm) && m->p_holm < 0.05});
+    const bool plottable = std::any_of(m->values.begin(), m->values.end(), [](const PairedValue& v) {
+      return std::isfinite(v.before) && std::isfinite(v.after);
+    });
+    if (!m->deep_sleep || !plottable) continue;
+    PlotOptions options;
+    options.width_px = 320;
+    panels.push_back(paired_svg(m->values, m->name, m->unit, options, result.reference, result.treated));
+  }
+  body += "</table>\n";
+  if (!panels.empty())
+    body += figure(combine_svg(panels, 3), "Deep-sleep measures per subject, " + result.reference + " night to " +
+                                               result.treated + " night; the thick line is the mean.");
+  body += forest_figure(forest, "period-adjusted effect / SD of the within-subject differences",
+                        "Period-adjusted effect of " + result.treated + " vs " + result.reference +
+                            " per measure with its 95 % CI, in units of the SD of the within-subject differences; "
+                            "filled: Holm-adjusted p < 0.05.");
+  return body;
+}
+
 }  // namespace
 
 std::string comparison_json(const NightAnalysis& before, const NightAnalysis& after,
@@ -119,15 +294,26 @@ std::string comparison_json(const NightAnalysis& before, const NightAnalysis& af
 
 std::string cohort_json(const CohortResult& result) {
   ordered_json j;
+  j["design"] = to_string(result.design);
+  if (result.design == StudyDesign::parallel) j["arms"] = {{"reference", result.reference}, {"treated", result.treated}};
+  if (result.design == StudyDesign::crossover)
+    j["conditions"] = {{"reference", result.reference}, {"treated", result.treated}, {"A", result.treated},
+                       {"B", result.reference}};
+  if (!result.crossover_baseline.empty()) j["response"] = "change from each period's " + result.crossover_baseline + " night";
   j["sessions"] = result.sessions;
   ordered_json subjects = ordered_json::array();
-  for (const auto& subject : result.subjects) {
+  for (size_t i = 0; i < result.subjects.size(); ++i) {
+    const std::string& subject = result.subjects[i];
     ordered_json s;
     s["subject"] = subject;
+    if (result.design != StudyDesign::paired)
+      s[result.design == StudyDesign::parallel ? "arm" : "sequence"] =
+          result.groups[i].empty() ? ordered_json(nullptr) : ordered_json(result.groups[i]);
     ordered_json nights = ordered_json::object();
     for (const auto& n : result.nights) {
       if (n.subject != subject) continue;
       ordered_json night;
+      if (!n.period.empty()) night["period"] = n.period;
       night["path"] = n.path.string();
       if (n.analysis) {
         ordered_json values = ordered_json::object();
@@ -146,11 +332,17 @@ std::string cohort_json(const CohortResult& result) {
   }
   j["subjects"] = std::move(subjects);
   j["excluded"] = result.excluded;
-  j["measures"] = result.comparisons.empty() ? ordered_json::object() : cohort_measures_json(result.comparisons.front());
-  ordered_json comparisons = ordered_json::array();
-  for (const auto& c : result.comparisons)
-    comparisons.push_back({{"baseline", c.baseline}, {"session", c.session}, {"measures", cohort_measures_json(c)}});
-  j["comparisons"] = std::move(comparisons);
+  if (result.design == StudyDesign::parallel) {
+    j["measures"] = parallel_measures_json(result);
+  } else if (result.design == StudyDesign::crossover) {
+    j["measures"] = crossover_measures_json(result);
+  } else {
+    j["measures"] = result.comparisons.empty() ? ordered_json::object() : cohort_measures_json(result.comparisons.front());
+    ordered_json comparisons = ordered_json::array();
+    for (const auto& c : result.comparisons)
+      comparisons.push_back({{"baseline", c.baseline}, {"session", c.session}, {"measures", cohort_measures_json(c)}});
+    j["comparisons"] = std::move(comparisons);
+  }
   return j.dump(2) + "\n";
 }
 
@@ -184,15 +376,26 @@ std::string cohort_html(const CohortResult& result) {
   std::string body;
   size_t ok = 0;
   for (const auto& n : result.nights) ok += n.analysis ? 1 : 0;
-  body += fmt::format("<p class=\"notes\">{} subjects, {} of {} nights analysed. Sessions: ", result.subjects.size(), ok,
-                      result.nights.size());
-  for (size_t i = 0; i < result.sessions.size(); ++i) body += (i ? ", " : "") + xml_escape(result.sessions[i]);
-  body += " (the first is the baseline).</p>\n";
+  body += fmt::format("<p class=\"notes\">Design: {}. {} subjects, {} of {} nights analysed. ", to_string(result.design),
+                      result.subjects.size(), ok, result.nights.size());
+  if (result.design == StudyDesign::crossover) {
+    body += "Conditions: A = " + xml_escape(result.treated) + " (treated), B = " + xml_escape(result.reference) +
+            " (reference); sequence AB had A in period 1.</p>\n";
+  } else {
+    body += "Sessions: ";
+    for (size_t i = 0; i < result.sessions.size(); ++i) body += (i ? ", " : "") + xml_escape(result.sessions[i]);
+    body += " (the first is the baseline)";
+    if (result.design == StudyDesign::parallel)
+      body += ". Arms: " + xml_escape(result.treated) + " (treated) vs " + xml_escape(result.reference) + " (reference)";
+    body += ".</p>\n";
+  }
   if (!result.excluded.empty()) {
     body += "<h2>Left out</h2>\n<ul>\n";
     for (const auto& e : result.excluded) body += "<li class=\"fail\">" + xml_escape(e) + "</li>\n";
     body += "</ul>\n";
   }
+  if (result.design == StudyDesign::parallel) body += parallel_html(result);
+  if (result.design == StudyDesign::crossover) body += crossover_html(result);
   for (const auto& comparison : result.comparisons) {
     body += "<h2>" + xml_escape(comparison.session) + " vs " + xml_escape(comparison.baseline) + "</h2>\n";
     body += "<table><tr><th>Measure</th><th>Unit</th><th>n</th><th>Mean " + xml_escape(comparison.baseline) +
@@ -221,10 +424,12 @@ std::string cohort_html(const CohortResult& result) {
       body += figure(combine_svg(panels, 3), "Deep-sleep measures per subject, " + comparison.baseline + " to " +
                                                  comparison.session + "; the thick line is the mean.");
   }
-  body += "<h2>Nights</h2>\n<table><tr><th>Subject</th><th>Session</th><th>File</th><th>N3 (min)</th><th>TST (min)</th>"
+  body += std::string("<h2>Nights</h2>\n<table><tr><th>Subject</th><th>") +
+          (result.design == StudyDesign::crossover ? "Condition (period)" : "Session") + "</th><th>File</th><th>N3 (min)</th><th>TST (min)</th>"
           "<th>Staging</th></tr>\n";
   for (const auto& n : result.nights) {
-    body += "<tr><td>" + xml_escape(n.subject) + "</td><td>" + xml_escape(n.session) + "</td><td>" +
+    body += "<tr><td>" + xml_escape(n.subject) + "</td><td>" + xml_escape(n.session) +
+            (n.period.empty() ? "" : " (" + xml_escape(n.period) + ")") + "</td><td>" +
             xml_escape(n.path.filename().string()) + "</td>";
     if (n.analysis)
       body += "<td>" + format_value(n.analysis->value("N3")) + "</td><td>" + format_value(n.analysis->value("TST")) +
@@ -250,15 +455,43 @@ std::string comparison_text(const std::vector<MeasureChange>& changes) {
 }
 
 std::string cohort_text(const CohortResult& result) {
-  std::string out;
+  std::string out = fmt::format("design: {}\n", to_string(result.design));
+  auto p = [](double v) { return std::isfinite(v) ? fmt::format("{:.4f}", v) : std::string("–"); };
+  if (result.design == StudyDesign::parallel) {
+    out += fmt::format("{} (treated) vs {} (reference), change from {} to {}\n", result.treated, result.reference,
+                       result.sessions[0], result.sessions[1]);
+    out += fmt::format("{:<22} {:>4} {:>4} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8}\n", "measure", "n_t", "n_r",
+                       "chg_trt", "chg_ref", "diff_chg", "ancova", "ancova_p", "welch_p", "mw_p", "holm_p");
+    for (const auto* m : deep_sleep_first(result.parallel)) {
+      const ParallelComparison& c = m->stats;
+      out += fmt::format("{:<22} {:>4} {:>4} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8}\n", m->name, c.treated.n,
+                         c.reference.n, format_value(c.treated.mean_change), format_value(c.reference.mean_change),
+                         format_value(c.welch.mean_diff), format_value(c.ancova.estimate), p(c.ancova.p_value),
+                         p(c.welch.p_value), p(c.mann_whitney.p_value), p(m->p_holm));
+    }
+  } else if (result.design == StudyDesign::crossover) {
+    out += fmt::format("A = {} (treated), B = {} (reference); AB/BA crossover\n", result.treated, result.reference);
+    if (!result.crossover_baseline.empty())
+      out += "values: change from each period's " + result.crossover_baseline + " night\n";
+    out += fmt::format("{:<22} {:>3} {:>10} {:>10} {:>10} {:>8} {:>10} {:>8} {:>8} {:>8} {:>8}\n", "measure", "n", "mean_B",
+                       "mean_A", "mean_diff", "t_p", "effect", "effect_p", "period_p", "carry_p", "holm_p");
+    for (const auto* m : deep_sleep_first(result.crossover)) {
+      const CrossoverComparison& c = m->stats;
+      out += fmt::format("{:<22} {:>3} {:>10} {:>10} {:>10} {:>8} {:>10} {:>8} {:>8} {:>8} {:>8}\n", m->name,
+                         c.n_ab + c.n_ba, format_value(c.mean_reference), format_value(c.mean_treated),
+                         format_value(c.within.t_test.mean_diff), p(c.within.t_test.p_value),
+                         format_value(c.effect.mean_diff), p(c.effect.p_value), p(c.period.p_value),
+                         p(c.carryover.p_value), p(m->p_holm));
+    }
+  }
   for (const auto& comparison : result.comparisons) {
     out += fmt::format("{} vs {}\n", comparison.session, comparison.baseline);
     out += fmt::format("{:<22} {:>3} {:>10} {:>10} {:>10} {:>8} {:>8} {:>8}\n", "measure", "n", "mean_bef", "mean_aft",
                        "mean_diff", "t_p", "wilc_p", "holm_p");
-    for (const auto& m : comparison.measures)
-      out += fmt::format("{:<22} {:>3} {:>10} {:>10} {:>10} {:>8.4f} {:>8.4f} {:>8.4f}\n", m.name, m.n,
-                         format_value(m.mean_before), format_value(m.mean_after), format_value(m.mean_diff), m.ttest_p,
-                         m.wilcoxon_p, m.p_holm);
+    for (const auto* m : deep_sleep_first(comparison.measures))
+      out += fmt::format("{:<22} {:>3} {:>10} {:>10} {:>10} {:>8} {:>8} {:>8}\n", m->name, m->n,
+                         format_value(m->mean_before), format_value(m->mean_after), format_value(m->mean_diff),
+                         p(m->ttest_p), p(m->wilcoxon_p), p(m->p_holm));
   }
   for (const auto& e : result.excluded) out += "left out: " + e + "\n";
   return out;

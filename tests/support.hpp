@@ -22,8 +22,23 @@ inline bool have_shared_data() {
   return false;
 }
 
+// One file or folder under ../shared/data (e.g. "sleep-edf-st/design.csv"); says so when it is absent.
+inline bool have_shared_file(const std::filesystem::path& relative) {
+  if (!have_shared_data()) return false;
+  if (std::filesystem::exists(shared_data() / relative)) return true;
+  MESSAGE("SKIPPED: " << (shared_data() / relative).string() << " is absent");
+  return false;
+}
+
 inline std::filesystem::path source_dir() { return PSGKIT_SOURCE_DIR; }
 inline std::string cli_path() { return PSGKIT_CLI_PATH; }
+
+// Use as `if (!have_cli()) return;` in a test that runs the psgkit binary.
+inline bool have_cli() {
+  if (!cli_path().empty()) return true;
+  MESSAGE("SKIPPED: the psgkit CLI is not built (PSGKIT_BUILD_CLI=OFF)");
+  return false;
+}
 
 // A fresh empty directory under the system temp dir, removed when the object dies.
 struct TempDir {

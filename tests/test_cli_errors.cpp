@@ -167,7 +167,7 @@ TEST_CASE("every CLI command refuses a missing file, an empty file and a truncat
 }
 
 TEST_CASE("CLI output into a missing folder or under a file fails clearly and leaves nothing behind") {
-  if (psgkit_test::cli_path().empty()) return;
+  if (!psgkit_test::have_cli()) return;
   psgkit_test::TempDir dir("clierrors");
   psgkit::Hypnogram h;
   h.stages = {psgkit::Stage::W, psgkit::Stage::N2, psgkit::Stage::N3, psgkit::Stage::REM};
@@ -200,7 +200,7 @@ TEST_CASE("CLI output into a missing folder or under a file fails clearly and le
 // A write that fails mid-file (here: the file-size limit, RLIMIT_FSIZE, with SIGXFSZ ignored so write()
 // returns EFBIG) must leave the previous output untouched and no temporary. Works for root too.
 TEST_CASE("CLI output failing mid-write keeps the old file and leaves no temporary") {
-  if (psgkit_test::cli_path().empty()) return;
+  if (!psgkit_test::have_cli()) return;
   psgkit_test::TempDir dir("clierrors");
   psgkit::Hypnogram h;
   for (int i = 0; i < 960; ++i) h.stages.push_back(static_cast<psgkit::Stage>(i / 7 % 5));

@@ -68,6 +68,36 @@ TEST_CASE("stage names parse and print") {
   for (int k = 0; k < 6; ++k) CHECK(parse_stage(to_string(static_cast<Stage>(k))) == static_cast<Stage>(k));
 }
 
+TEST_CASE("labels of other scoring tools, any case; movement and artefact are UNS") {
+  for (const char* w : {"W", "w", "Wake", "WAKE", "Stage W", "stage wake"}) CHECK(parse_stage(w) == S::W);
+  for (const char* n1 : {"S1", "s1", "Stage 1", "STAGE 1", "Sleep stage 1", "N1"}) CHECK(parse_stage(n1) == S::N1);
+  for (const char* n2 : {"S2", "Stage 2", "sleep stage 2"}) CHECK(parse_stage(n2) == S::N2);
+  for (const char* n3 : {"S3", "S4", "Stage 3", "Stage 4", "Sleep stage 4", "n3"}) CHECK(parse_stage(n3) == S::N3);
+  for (const char* r : {"R", "r", "REM", "rem", "Stage REM", "Sleep stage R"}) CHECK(parse_stage(r) == S::REM);
+  for (const char* u : {"MT", "mt", "MOVE", "Move", "Movement time", "MOVEMENT TIME", "?", "UNS", "ART", "art",
+                        "Unscored", "UNSCORED"})
+    CHECK(parse_stage(u) == S::UNS);
+  for (const char* bad : {"S5", "Stage", "stage 6", "REMS", "NREM", "Lights off"}) CHECK_FALSE(parse_stage(bad).has_value());
+
+  // An unknown label: file, line, column, the label and the accepted list.
+  psgkit_test::TempDir dir("labels");
+  write_text(dir / "h.csv", "onset_s,duration_s,stage\n0,30,W\n30,30,Stage 6\n");
+  CHECK_THROWS_WITH_AS(read_hypnogram(dir / "h.csv"),
+                       doctest::Contains("h.csv: line 3, column stage: unknown sleep stage 'Stage 6'; accepted"), Error);
+  CHECK_THROWS_WITH_AS(read_hypnogram(dir / "h.csv"), doctest::Contains("MOVE"), Error);
+  // Movement counts as YASA's ART: in the hypnogram as UNS (TIB and the sleep period, neither TST nor WASO).
+  write_text(dir / "m.csv", "onset_s,duration_s,stage\n0,30,W\n30,30,s2\n60,30,MOVE\n90,30,Stage 4\n120,30,rem\n");
+  CHECK(read_hypnogram(dir / "m.csv").stages == std::vector<Stage>{S::W, S::N2, S::UNS, S::N3, S::REM});
+
+  // The Sleep-EDF telemetry hypnograms mark movement as MOVE: they read now, MOVE epochs as UNS.
+  // ST7041J0: 1033 rows, 1 MOVE, 25 UNS, 132 N3 (grep -c of the file).
+  if (!psgkit_test::have_shared_file("sleep-edf-st/ST7041J0.hypnogram.csv")) return;
+  const Hypnogram st = read_hypnogram(psgkit_test::shared_data() / "sleep-edf-st/ST7041J0.hypnogram.csv");
+  CHECK(st.size() == 1033);
+  CHECK(count_stages(st)[static_cast<int>(S::UNS)] == 26);
+  CHECK(count_stages(st)[static_cast<int>(S::N3)] == 132);
+}
+
 TEST_CASE("reepoch: majority, tie to the first stage, UNS only by strict majority") {
   Hypnogram h;
   h.epoch_s = 5;

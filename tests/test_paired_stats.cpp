@@ -84,6 +84,21 @@ TEST_CASE("Wilcoxon signed-rank equals scipy.stats.wilcoxon defaults") {
     CHECK(r.p_value == doctest::Approx(0.0390625).epsilon(1e-14));
     CHECK(std::isnan(r.z));
   }
+  SUBCASE("exact, a decrease: the lower tail P(W+ <= w) includes w") {
+    // The n = 8 example negated: W+ = 3 now. wilcoxon(b, b - d) -> statistic 3.0, p 0.0390625 = 2·5/256;
+    // a lower tail without w itself (s < w) would give 2·3/256 = 0.0234375.
+    const std::vector<double> b{125, 115, 130, 140, 140, 115, 140, 125};
+    const std::vector<double> d{3.1, -1.2, 7.4, 2.5, -0.4, 5.9, 8.8, 1.7};
+    std::vector<double> a(b.size());
+    for (size_t i = 0; i < b.size(); ++i) a[i] = b[i] - d[i];
+    const auto r = psgkit::wilcoxon_signed_rank(b, a);
+    CHECK(r.exact);
+    CHECK(r.statistic == 3.0);
+    CHECK(r.p_value == doctest::Approx(0.0390625).epsilon(1e-14));
+    // All differences negative, n = 6: W+ = 0, p = 2·P(W+ <= 0) = 2/64.
+    const std::vector<double> down{-1, -2, -3, -4, -5, -6.5};
+    CHECK(psgkit::wilcoxon_signed_rank(zeros(6), down).p_value == doctest::Approx(0.03125).epsilon(1e-14));
+  }
   SUBCASE("exact, all differences positive: p = 2/2^6") {
     const std::vector<double> a{1, 2, 3, 4, 5, 6.5};
     const auto r = psgkit::wilcoxon_signed_rank(zeros(6), a);
@@ -170,13 +185,15 @@ TEST_CASE("bootstrap CI of the mean difference is deterministic and sensible") {
   CHECK(r.n_resamples == psgkit::kDefaultBootstrapResamples);
   CHECK(r.lower < r.mean_diff);
   CHECK(r.upper > r.mean_diff);
-  // Percentile CI ≈ mean ± 1.96·sd/√n for a mean of 40 values: within 10 % of that half-width.
-  const auto t = psgkit::paired_t_test(before, after);
-  const double half = 1.959963984540054 * t.sd_diff / std::sqrt(40.0);
-  CHECK((r.upper - r.lower) / 2 == doctest::Approx(half).epsilon(0.10));
+  // Exact reproduction of the generator, the resampling order and numpy's quantile rule in Python (the
+  // class Xoshiro and boot_paired of the script in the "parallel-group design" test below):
+  //   d = [(60.0 + i % 7 + 5.0 + 3.0 * math.sin(i)) - (60.0 + i % 7) for i in range(40)]
+  //   boot_paired(d) -> 4.440181887178265 5.751305064389581; boot_paired(d, seed=7) -> 4.423354080369362 5.745487484633061
+  CHECK(r.lower == doctest::Approx(4.440181887178265).epsilon(1e-12));
+  CHECK(r.upper == doctest::Approx(5.751305064389581).epsilon(1e-12));
   const auto other_seed = psgkit::bootstrap_mean_diff_ci(before, after, 0.95, 10000, 7);
-  CHECK(other_seed.lower != r.lower);
-  CHECK(other_seed.lower == doctest::Approx(r.lower).epsilon(0.02));
+  CHECK(other_seed.lower == doctest::Approx(4.423354080369362).epsilon(1e-12));
+  CHECK(other_seed.upper == doctest::Approx(5.745487484633061).epsilon(1e-12));
   // Constant differences: the interval collapses onto them.
   const std::vector<double> cb{1, 2, 3}, ca{3, 4, 5};
   const auto c = psgkit::bootstrap_mean_diff_ci(cb, ca);
@@ -216,4 +233,211 @@ TEST_CASE("compare_paired bundles all tests") {
   CHECK(c.wilcoxon.p_value == doctest::Approx(0.03125));
   CHECK(c.ci.lower < 0.6);
   CHECK(c.ci.upper > 0.6);
+}
+
+// ---- Two groups, parallel-group and crossover designs ----
+// Reference values from this script (Debian python3-scipy 1.10.1, python3-statsmodels 0.13.5); its
+// output is quoted beside each check:
+//   # Reference values for tests/test_paired_stats.cpp ("parallel" and "crossover" hand-made designs).
+//   # Debian python3-scipy 1.10.1, python3-statsmodels 0.13.5, numpy 1.24.
+//   import numpy as np, scipy.stats as st, statsmodels.api as sm
+//   M = (1 << 64) - 1
+//   def rotl(x, k): return ((x << k) | (x >> (64 - k))) & M
+//   class Xoshiro:  # xoshiro256** seeded by splitmix64, Lemire's bounded integers (as src/paired_stats.cpp)
+//       def __init__(self, seed):
+//           self.s = []
+//           for _ in range(4):
+//               seed = (seed + 0x9E3779B97F4A7C15) & M
+//               z = seed
+//               z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M
+//               z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M
+//               self.s.append(z ^ (z >> 31))
+//       def next(self):
+//           s0, s1, s2, s3 = self.s
+//           r = (rotl((s1 * 5) & M, 7) * 9) & M
+//           t = (s1 << 17) & M
+//           s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = rotl(s3, 45)
+//           self.s = [s0, s1, s2, s3]
+//           return r
+//       def below(self, b):
+//           p = self.next() * b
+//           if (p & M) < b:
+//               th = ((1 << 64) - b) % b
+//               while (p & M) < th: p = self.next() * b
+//           return p >> 64
+//   def resampled_mean(v, rng):
+//       s = 0.0
+//       for _ in range(len(v)): s += v[rng.below(len(v))]
+//       return s / len(v)
+//   def boot_two(x, y, B=10000, seed=20240601):
+//       rng = Xoshiro(seed); out = []
+//       for _ in range(B):
+//           mx = resampled_mean(x, rng); out.append(mx - resampled_mean(y, rng))
+//       return np.quantile(out, [0.025, 0.975])
+//   def boot_paired(d, B=10000, seed=20240601):
+//       rng = Xoshiro(seed)
+//       return np.quantile([resampled_mean(d, rng) for _ in range(B)], [0.025, 0.975])
+//   def hedges_two(x, y):
+//       x, y = np.asarray(x), np.asarray(y); df = len(x) + len(y) - 2
+//       sp = np.sqrt(((len(x) - 1) * x.var(ddof=1) + (len(y) - 1) * y.var(ddof=1)) / df)
+//       return (1 - 3 / (4 * df - 1)) * (x.mean() - y.mean()) / sp
+//   def pooled(x, y):
+//       r = st.ttest_ind(x, y); x, y = np.asarray(x), np.asarray(y); df = len(x) + len(y) - 2
+//       se = (x.mean() - y.mean()) / r.statistic; q = st.t.ppf(0.975, df)
+//       return x.mean() - y.mean(), se, r.pvalue, x.mean() - y.mean() - q * se, x.mean() - y.mean() + q * se
+//   P = lambda *a: print(*[repr(float(v)) for v in a])
+//   
+//   # Parallel: x = treated, y = reference.
+//   bx = [52.0, 61.5, 47.0, 70.5, 58.0, 66.0]; ax = [68.5, 72.0, 60.5, 79.0, 72.0, 69.0]
+//   by = [55.0, 63.5, 49.0, 68.0, 60.5];       ay = [57.5, 61.0, 55.5, 70.5, 59.0]
+//   cx = np.subtract(ax, bx); cy = np.subtract(ay, by)
+//   w = st.ttest_ind(cx, cy, equal_var=False)
+//   print("welch", repr(w.statistic), repr(w.pvalue))
+//   print("mwu", st.mannwhitneyu(cx, cy))
+//   P(hedges_two(cx, cy)); P(*boot_two(list(cx), list(cy)))
+//   X = np.column_stack([np.ones(11), [1] * 6 + [0] * 5, bx + by]); fit = sm.OLS(ax + ay, X).fit()
+//   P(fit.params[1], fit.bse[1], fit.pvalues[1], *fit.conf_int()[1])
+//   print("t-interval treated", [repr(v) for v in st.t.interval(0.95, 5, loc=cx.mean(), scale=st.sem(cx))])
+//   
+//   # Crossover AB/BA: A = treated.
+//   ab1 = [80.0, 95.5, 62.0, 71.0, 88.0]; ab2 = [70.0, 90.0, 65.5, 60.0, 79.0]
+//   ba1 = [66.0, 75.0, 90.5, 58.0, 84.0, 77.0]; ba2 = [74.5, 79.0, 97.0, 61.0, 93.5, 76.0]
+//   A = ab1 + ba2; Bv = ab2 + ba1; d = np.subtract(A, Bv)
+//   print("paired", st.ttest_rel(A, Bv), st.wilcoxon(A, Bv))
+//   P(d.mean(), d.std(ddof=1), (1 - 3 / (4 * (len(d) - 1) - 1)) * d.mean() / d.std(ddof=1), *boot_paired(list(d)))
+//   dab = np.subtract(ab1, ab2) / 2; dba = np.subtract(ba1, ba2) / 2
+//   P(*pooled(dab, dba)); P(*pooled(dab, -dba)); P(*pooled(np.add(ab1, ab2), np.add(ba1, ba2)))
+//   # The same effect as OLS of the half-differences on sequence (Jones & Kenward 2014, §2.5):
+//   Xs = np.column_stack([np.ones(11), [1] * 5 + [0] * 6]); fs = sm.OLS(np.r_[dab, dba], Xs).fit()
+//   P(fs.params[1], fs.bse[1], fs.pvalues[1])
+
+TEST_CASE("Student t quantile equals scipy.stats.t.ppf") {
+  // t.ppf(0.975, 8), t.ppf(0.025, 3.5), t.ppf(0.999, 1). scipy's ppf (cephes stdtrit) is itself good to
+  // ~1e-10 only: 2·t.sf(2.3060041350333704, 8) = 0.05000000001333092, while at our root
+  // 2.3060041352041658 it is 0.050000000000000024. Hence 1e-9 here and on every CI from t.ppf below.
+  CHECK(psgkit::student_t_quantile(0.975, 8) == doctest::Approx(2.3060041350333704).epsilon(1e-9));
+  CHECK(psgkit::student_t_quantile(0.025, 3.5) == doctest::Approx(-2.9400886379827784).epsilon(1e-9));
+  CHECK(psgkit::student_t_quantile(0.999, 1) == doctest::Approx(318.3088389855419).epsilon(1e-9));
+  // The root itself is exact to rounding: the two-sided tail there is 0.05 (scipy: 0.050000000000000024).
+  CHECK(2 * (1 - psgkit::student_t_cdf(psgkit::student_t_quantile(0.975, 8), 8)) == doctest::Approx(0.05).epsilon(1e-13));
+  CHECK(psgkit::student_t_quantile(0.5, 4) == 0.0);
+  CHECK(std::isnan(psgkit::student_t_quantile(1.0, 4)));
+}
+
+TEST_CASE("parallel-group design: Welch, Mann-Whitney U, Hedges g, bootstrap, ANCOVA against scipy/statsmodels") {
+  const std::vector<double> bx{52.0, 61.5, 47.0, 70.5, 58.0, 66.0}, ax{68.5, 72.0, 60.5, 79.0, 72.0, 69.0};
+  const std::vector<double> by{55.0, 63.5, 49.0, 68.0, 60.5}, ay{57.5, 61.0, 55.5, 70.5, 59.0};
+  const auto c = psgkit::compare_parallel(bx, ax, by, ay);
+  CHECK(c.treated.n == 6);
+  CHECK(c.reference.n == 5);
+  CHECK(c.treated.mean_change == doctest::Approx(11.0).epsilon(1e-13));   // (16.5+10.5+13.5+8.5+14+3)/6
+  CHECK(c.reference.mean_change == doctest::Approx(1.5).epsilon(1e-13));   // (2.5−2.5+6.5+2.5−1.5)/5
+  // t-interval treated ['5.945248593210876', '16.054751406789123']
+  CHECK(c.treated.ci95_low == doctest::Approx(5.945248593210876).epsilon(1e-9));
+  CHECK(c.treated.ci95_high == doctest::Approx(16.054751406789123).epsilon(1e-9));
+  // welch 3.735797848788169 0.0047154802801220525
+  CHECK(c.welch.mean_diff == doctest::Approx(9.5).epsilon(1e-13));
+  CHECK(c.welch.t == doctest::Approx(3.735797848788169).epsilon(1e-12));
+  CHECK(c.welch.p_value == doctest::Approx(0.0047154802801220525).epsilon(1e-10));
+  // mwu MannwhitneyuResult(statistic=29.0, pvalue=0.013497246674934248) (asymptotic: the change 2.5 twice)
+  CHECK_FALSE(c.mann_whitney.exact);
+  CHECK(c.mann_whitney.statistic == 29.0);
+  CHECK(c.mann_whitney.p_value == doctest::Approx(0.013497246674934248).epsilon(1e-12));
+  // 2.0103522166489687
+  CHECK(c.effect.g == doctest::Approx(2.0103522166489687).epsilon(1e-12));
+  // 4.749583333333334 13.85 (boot_two: same generator, seed and order, so exact)
+  CHECK(c.ci.lower == doctest::Approx(4.749583333333334).epsilon(1e-12));
+  CHECK(c.ci.upper == doctest::Approx(13.85).epsilon(1e-12));
+  // 9.48751318053167 1.9588031000544346 0.0012823655633086221 4.970505132089959 14.004521228973381
+  CHECK(c.ancova.estimate == doctest::Approx(9.48751318053167).epsilon(1e-10));
+  CHECK(c.ancova.se == doctest::Approx(1.9588031000544346).epsilon(1e-10));
+  CHECK(c.ancova.df == 8);
+  CHECK(c.ancova.p_value == doctest::Approx(0.0012823655633086221).epsilon(1e-9));
+  CHECK(c.ancova.ci95_low == doctest::Approx(4.970505132089959).epsilon(1e-9));
+  CHECK(c.ancova.ci95_high == doctest::Approx(14.004521228973381).epsilon(1e-9));
+  CHECK(c.notes.empty());
+
+  // A NaN drops that subject only; an arm with one subject gives NaN with notes, never a throw.
+  const std::vector<double> bx_nan{52.0, NaN, 47.0, 70.5, 58.0, 66.0};
+  CHECK(psgkit::compare_parallel(bx_nan, ax, by, ay).treated.n == 5);
+  const std::vector<double> one_b{50}, one_a{55};
+  const auto tiny = psgkit::compare_parallel(bx, ax, one_b, one_a);
+  CHECK(std::isnan(tiny.welch.p_value));
+  CHECK(std::isnan(tiny.effect.g));
+  CHECK(std::isnan(tiny.ci.lower));
+  CHECK(std::isfinite(tiny.ancova.p_value));  // 7 subjects, 4 residual df
+  CHECK_FALSE(tiny.notes.empty());
+  const auto none = psgkit::compare_parallel(bx, ax, {}, {});
+  CHECK(std::isnan(none.ancova.estimate));
+  CHECK(none.ancova.note == "an arm has no subject with both values");
+  // Zero variance of the change scores in both arms.
+  const std::vector<double> b3{1, 2, 3}, a3{2, 3, 4}, b4{5, 6, 7}, a4{5, 6, 7};
+  const auto flat = psgkit::compare_parallel(b3, a3, b4, a4);
+  CHECK(std::isnan(flat.welch.p_value));
+  CHECK(flat.welch.note == "both groups have zero variance");
+}
+
+TEST_CASE("Mann-Whitney U: ties and larger groups use the continuity-corrected normal approximation") {
+  // mannwhitneyu([1,2,2,3,5], [2,4,4,6,7,8]) -> statistic 5.0, p 0.07934368319771502
+  const std::vector<double> x{1, 2, 2, 3, 5}, y{2, 4, 4, 6, 7, 8};
+  const auto tied = psgkit::mann_whitney_u(x, y);
+  CHECK_FALSE(tied.exact);
+  CHECK(tied.statistic == 5.0);
+  CHECK(tied.p_value == doctest::Approx(0.07934368319771502).epsilon(1e-12));
+  // 9 and 10 values, no ties: both > 8 -> asymptotic. statistic 29.0, p 0.20566717961735548
+  const std::vector<double> x9{0.0, 0.38, 0.76, 0.9299999999999999, 1.31, 1.69, 1.8599999999999999, 2.2399999999999998,
+                               2.62};
+  const std::vector<double> y10{0.55, 0.8510000000000001, 1.152, 1.4529999999999998, 1.71,
+                                2.011, 2.312, 2.613, 2.87, 3.1710000000000003};
+  const auto big = psgkit::mann_whitney_u(x9, y10);
+  CHECK_FALSE(big.exact);
+  CHECK(big.statistic == 29.0);
+  CHECK(big.p_value == doctest::Approx(0.20566717961735548).epsilon(1e-12));
+  // 3 against 12, no ties: exact. statistic 20.0, p 0.8395604395604395
+  const std::vector<double> x3{3.5, 9.25, 12.0}, y12{1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14};
+  const auto small = psgkit::mann_whitney_u(x3, y12);
+  CHECK(small.exact);
+  CHECK(small.statistic == 20.0);
+  CHECK(small.p_value == doctest::Approx(0.8395604395604395).epsilon(1e-12));
+  CHECK(std::isnan(psgkit::mann_whitney_u(x3, {}).p_value));
+}
+
+TEST_CASE("two-period crossover (Jones & Kenward) against scipy/statsmodels") {
+  const std::vector<double> ab1{80.0, 95.5, 62.0, 71.0, 88.0}, ab2{70.0, 90.0, 65.5, 60.0, 79.0};
+  const std::vector<double> ba1{66.0, 75.0, 90.5, 58.0, 84.0, 77.0}, ba2{74.5, 79.0, 97.0, 61.0, 93.5, 76.0};
+  const auto c = psgkit::compare_crossover(ab1, ab2, ba1, ba2);
+  CHECK(c.n_ab == 5);
+  CHECK(c.n_ba == 6);
+  // paired TtestResult(statistic=4.0164076042356, pvalue=0.0024526003407309323, df=10)
+  //   WilcoxonResult(statistic=4.0, pvalue=0.0068359375)
+  CHECK(c.within.t_test.t == doctest::Approx(4.0164076042356).epsilon(1e-12));
+  CHECK(c.within.t_test.p_value == doctest::Approx(0.0024526003407309323).epsilon(1e-10));
+  CHECK(c.within.wilcoxon.p_value == doctest::Approx(0.0068359375).epsilon(1e-13));
+  // 5.681818181818182 4.691869175886766 1.1178391911927048 2.8636363636363638 8.181818181818182
+  CHECK(c.within.t_test.mean_diff == doctest::Approx(5.681818181818182).epsilon(1e-13));
+  CHECK(c.within.t_test.sd_diff == doctest::Approx(4.691869175886766).epsilon(1e-12));
+  CHECK(c.within.effect.g == doctest::Approx(1.1178391911927048).epsilon(1e-12));
+  CHECK(c.within.ci.lower == doctest::Approx(2.8636363636363638).epsilon(1e-12));
+  CHECK(c.within.ci.upper == doctest::Approx(8.181818181818182).epsilon(1e-12));
+  CHECK(c.mean_treated - c.mean_reference == doctest::Approx(5.681818181818182).epsilon(1e-12));
+  // effect: 5.741666666666667 1.4812068611210585 0.0037522713766121414 2.3909439562805637 9.09238937705277
+  CHECK(c.effect.mean_diff == doctest::Approx(5.741666666666667).epsilon(1e-12));
+  CHECK(c.effect.se == doctest::Approx(1.4812068611210585).epsilon(1e-11));
+  CHECK(c.effect.df == 9);
+  CHECK(c.effect.p_value == doctest::Approx(0.0037522713766121414).epsilon(1e-9));
+  CHECK(c.effect.ci95_low == doctest::Approx(2.3909439562805637).epsilon(1e-9));
+  CHECK(c.effect.ci95_high == doctest::Approx(9.09238937705277).epsilon(1e-9));
+  // period: 0.6583333333333337 1.4812068611210585 0.667207344052746 ...
+  CHECK(c.period.mean_diff == doctest::Approx(0.6583333333333337).epsilon(1e-11));
+  CHECK(c.period.p_value == doctest::Approx(0.667207344052746).epsilon(1e-10));
+  // carry-over: -3.0500000000000114 14.92232046794828 0.8425946650779663 ...
+  CHECK(c.carryover.mean_diff == doctest::Approx(-3.05).epsilon(1e-12));
+  CHECK(c.carryover.se == doctest::Approx(14.92232046794828).epsilon(1e-11));
+  CHECK(c.carryover.p_value == doctest::Approx(0.8425946650779663).epsilon(1e-10));
+  CHECK(c.notes.empty());
+  // One sequence empty: the within-subject tests still run, the between-sequence ones are NaN with notes.
+  const auto ab_only = psgkit::compare_crossover(ab1, ab2, {}, {});
+  CHECK(std::isfinite(ab_only.within.t_test.p_value));
+  CHECK(std::isnan(ab_only.effect.p_value));
+  CHECK_FALSE(ab_only.notes.empty());
 }

@@ -232,7 +232,7 @@ TEST_CASE("paired cohort SVG: one line per complete subject and the mean") {
 }
 
 TEST_CASE("psgkit plot writes hypnogram and spectrogram SVGs") {
-  if (psgkit_test::cli_path().empty()) return;
+  if (!psgkit_test::have_cli()) return;
   psgkit_test::TempDir dir("plot-cli");
   const std::string cli = psgkit_test::cli_path();
   const std::string csv = (psgkit_test::source_dir() / "data/demo/before.csv").string();

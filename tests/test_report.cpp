@@ -193,3 +193,50 @@ TEST_CASE("cohort report renders its paired plots in headless Chromium") {
   REQUIRE(result.all_ok());
   check_figures_render(cohort_html(result), dir.path, 1);
 }
+
+TEST_CASE("parallel and crossover cohort reports draw arm dots, subject lines and a forest plot in Chromium") {
+  psgkit_test::TempDir dir("report-trials");
+  // Night k: N2 from epoch 10, N3 for 6 + k epochs from epoch 20, REM after; 80 epochs.
+  auto night = [&](const std::string& name, int k) {
+    std::vector<Stage> stages(80, Stage::W);
+    std::fill(stages.begin() + 10, stages.begin() + 60 + k % 5, Stage::N2);
+    std::fill(stages.begin() + 20, stages.begin() + 26 + k, Stage::N3);
+    std::fill(stages.begin() + 60 + k % 5, stages.begin() + 70, Stage::REM);
+    write_file_atomic(dir / name, stage_csv(stages));
+    return name;
+  };
+  std::string parallel = "subject,arm,session,path\n", crossover = "subject,period,condition,path\n";
+  for (int s = 0; s < 8; ++s) {
+    const std::string id = "s" + std::to_string(s), arm = s % 2 ? "drug" : "placebo";
+    parallel += id + "," + arm + ",before," + night(id + "b.csv", s) + "\n";
+    parallel += id + "," + arm + ",after," + night(id + "a.csv", s + (s % 2 ? 6 : 1) + s % 3) + "\n";
+    crossover += id + ",1," + (s % 2 ? "drug" : "placebo") + "," + id + "b.csv\n";
+    crossover += id + ",2," + (s % 2 ? "placebo" : "drug") + "," + id + "a.csv\n";
+  }
+  write_file_atomic(dir / "parallel.csv", parallel);
+  write_file_atomic(dir / "crossover.csv", crossover);
+  const auto count = [](const std::string& html, const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = html.find(needle); at != std::string::npos; at = html.find(needle, at + 1)) ++n;
+    return n;
+  };
+
+  const auto p = run_cohort(read_manifest(dir / "parallel.csv"));
+  REQUIRE(p.all_ok());
+  const std::string p_html = cohort_html(p);
+  CHECK(p_html.find("Design: parallel") != std::string::npos);
+  CHECK(count(p_html, "<line class=\"mean\"") >= 2);  // per arm of each deep-sleep panel
+  CHECK(count(p_html, "<line class=\"ci\"") >= 2);
+  CHECK(count(p_html, "<circle class=\"subject\"") >= 8);  // N3 panel alone: one dot per subject
+  // Forest: one row per measure, a dot or "n/a".
+  CHECK(count(p_html, "<circle class=\"estimate") + count(p_html, ">n/a<") == p.parallel.size());
+  check_figures_render(p_html, dir.path, 2);
+
+  const auto x = run_cohort(read_manifest(dir / "crossover.csv"));
+  REQUIRE(x.all_ok());
+  const std::string x_html = cohort_html(x);
+  CHECK(x_html.find("Design: crossover") != std::string::npos);
+  CHECK(count(x_html, "<line class=\"subject\"") >= 8);  // N3 panel: one line per subject
+  CHECK(count(x_html, "<circle class=\"estimate") + count(x_html, ">n/a<") == x.crossover.size());
+  check_figures_render(x_html, dir.path, 2);
+}

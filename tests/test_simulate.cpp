@@ -278,7 +278,7 @@ TEST_CASE("extra_eeg adds correlated EEG derivations without changing the four b
   options.extra_eeg = -1;
   CHECK_THROWS_WITH_AS(simulate_night(h, options), doctest::Contains("extra_eeg"), Error);
 
-  if (psgkit_test::cli_path().empty()) return;
+  if (!psgkit_test::have_cli()) return;
   psgkit_test::TempDir dir("simulate-extra-eeg");
   const auto out = dir / "night.edf";
   const auto result = psgkit_test::run_command(psgkit_test::cli_path() + " simulate --hypnogram " +
@@ -381,7 +381,7 @@ TEST_CASE("the simulated EDF reads back: signals, rates, duration, stage annotat
 }
 
 TEST_CASE("psgkit simulate CLI writes the demo night") {
-  if (psgkit_test::cli_path().empty()) return;
+  if (!psgkit_test::have_cli()) return;
   psgkit_test::TempDir dir("simulate-cli");
   const auto out = dir / "night.edf";
   const auto result = psgkit_test::run_command(psgkit_test::cli_path() + " simulate --hypnogram " +

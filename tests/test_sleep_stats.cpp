@@ -150,6 +150,20 @@ TEST_CASE("all sleep and no REM") {
   check(s, "n_cycles", 0);  // 5 min of NREM < 15 min
 }
 
+TEST_CASE("awakenings_2min: a wake run of exactly 2 min counts, 1.5 min does not") {
+  // 30-s epochs inside the sleep period: W runs of 4 epochs (2.0 min, the boundary: counted with
+  // `>=`, missed with `>`), 3 epochs (1.5 min) and 5 epochs (2.5 min).
+  const auto s = psgkit::sleep_statistics(make_hypnogram(repeat('2', 10) + repeat('W', 4) + repeat('2', 10) +
+                                                         repeat('W', 3) + repeat('2', 10) + repeat('W', 5) + "22"));
+  check(s, "awakenings", 3);
+  check(s, "awakenings_2min", 2);
+  // 10-s epochs: 12 epochs = 2 min exactly (counted), 11 = 1 min 50 s (not).
+  const auto t = psgkit::sleep_statistics(
+      make_hypnogram(repeat('2', 30) + repeat('W', 12) + repeat('2', 30) + repeat('W', 11) + "2", 10.0));
+  check(t, "awakenings", 2);
+  check(t, "awakenings_2min", 1);
+}
+
 TEST_CASE("short hypnogram with 10-s epochs") {
   // 6 W, 36 N2, 3 W, 3 REM; 1/6 min per epoch. TIB 48/6 = 8, SOL 1, SPT 42 epochs = 7, WASO 0.5,
   // TST 39 epochs = 6.5, Lat_REM 45/6 = 7.5 (AASM 6.5 after onset), SE 81.25, SME 92.857...;
@@ -316,7 +330,7 @@ TEST_CASE("Sleep-EDF expert hypnograms give consistent statistics") {
 }
 
 TEST_CASE("psgkit stats CLI: JSON keys in order and the table") {
-  if (psgkit_test::cli_path().empty()) return;
+  if (!psgkit_test::have_cli()) return;
   psgkit_test::TempDir dir("stats");
   {
     std::ofstream csv(dir / "h.csv");

@@ -118,7 +118,7 @@ std::vector<fs::path> real_recordings() {
         "edf-corpus/mne/test_utf8_annotations.edf", "edf-corpus/edfio/test_subsecond.bdf",
         "edf-corpus/edfjl/test_uneven_samp_malformed_header.edf"}) {
     const fs::path p = psgkit_test::shared_data() / name;
-    if (fs::exists(p)) paths.push_back(p);
+    if (psgkit_test::have_shared_file(name)) paths.push_back(p);
   }
   return paths;
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "psgkit/hypnogram.hpp"
+#include "psgkit/paired_stats.hpp"
 #include "psgkit/plots.hpp"
 #include "psgkit/sleep_stats.hpp"
 #include "psgkit/spectral.hpp"
@@ -83,16 +84,34 @@ std::vector<MeasureChange> compare_nights(const NightAnalysis& before, const Nig
 
 // ---- Cohorts ----
 
+// The manifest's design, chosen by its columns (subject, path[, hypnogram] plus):
+//  - paired: `session` — every later session against the first (before/after in one group);
+//  - parallel: `session` (two: before/after, baseline/follow-up) and `arm` (two labels) — randomised
+//    parallel groups, each arm's change compared between arms;
+//  - crossover: `period` (1, 2) and `condition` (two labels) — two-period AB/BA crossover; with a
+//    `session` column too (two sessions, the first the baseline), each period has a baseline night and
+//    a treatment night, and each period's value is treatment − baseline.
+enum class StudyDesign { paired, parallel, crossover };
+std::string_view to_string(StudyDesign design);  // "paired", "parallel", "crossover"
+
 struct ManifestEntry {
   std::string subject, session;
+  std::string arm;        // `arm` column (parallel design); empty when absent
+  std::string period;     // `period` column (crossover), as written; validated by run_cohort
+  std::string condition;  // `condition` column (crossover)
   std::filesystem::path path;                      // resolved against the manifest's folder
   std::optional<std::filesystem::path> hypnogram;  // optional `hypnogram` column, resolved likewise
   size_t line = 0;                                 // line in the manifest (header = 1)
 };
 
-// CSV with columns subject,session,path[,hypnogram]; relative paths are taken from the manifest's
-// folder. Throws psgkit::Error for a missing column, an empty cell, or a repeated subject+session.
+// CSV with columns subject,path[,hypnogram] and the design columns above; relative paths are taken
+// from the manifest's folder. Throws psgkit::Error for a missing column, an empty cell, or design
+// columns that fit no design (`arm` without `session`, `period` without `condition`, ...). Repeated
+// rows are left to run_cohort, which reports them and leaves the subject out.
 std::vector<ManifestEntry> read_manifest(const std::filesystem::path& path);
+
+// The design of a manifest's entries (all entries come from one manifest, so the columns agree).
+StudyDesign design_of(const std::vector<ManifestEntry>& entries);
 
 // Session order: "before" then "after" when those are the sessions; otherwise the order in which
 // sessions first appear in the manifest. The first is the baseline every other is compared with.
@@ -105,6 +124,10 @@ struct CohortOptions {
   int jobs = 1;  // nights analysed in parallel (each night on one thread)
   // Called after each night (analysed or failed), from the thread that analysed it, one call at a time.
   std::function<void(const CohortNight& night)> on_night_done;
+  // The reference (control) label of a parallel design's arms / a crossover's conditions. Empty: a
+  // label spelt "placebo" or "control" (any case) if exactly one is, else run_cohort throws asking
+  // for it. The other label is the treated one.
+  std::string reference_arm, reference_condition;
 };
 
 struct CohortMeasure {
@@ -125,24 +148,67 @@ struct CohortComparison {
   std::vector<CohortMeasure> measures;  // the nights' measure order
 };
 
+// Parallel design, one measure: ParallelComparison of the arms (x = treated) and Holm over measures
+// on the ANCOVA p.
+struct ArmValue {
+  std::string subject;
+  bool treated = false;
+  double before = 0, after = 0;  // NaN when undefined for the night
+};
+struct ParallelMeasure {
+  std::string name, unit;
+  bool deep_sleep = false;
+  ParallelComparison stats;
+  double p_holm = 0;  // Holm over every measure with a finite ANCOVA p
+  std::vector<ArmValue> values;  // per subject, manifest order
+};
+
+// Crossover design, one measure: CrossoverComparison (A = treated) and Holm over measures on the
+// period-adjusted effect's p. With a baseline night per period, every value is the period's change
+// from its baseline night.
+struct CrossoverMeasure {
+  std::string name, unit;
+  bool deep_sleep = false;
+  CrossoverComparison stats;
+  double p_holm = 0;
+  std::vector<PairedValue> values;  // per subject: before = reference night, after = treated night
+};
+
 struct CohortNight {
-  std::string subject, session;
+  std::string subject, session;  // crossover: the condition (or "condition/session"), period in `period`
+  std::string period;
   std::filesystem::path path;
   std::optional<NightAnalysis> analysis;  // empty when it failed
   std::string error;                      // why it failed
 };
 
 struct CohortResult {
+  StudyDesign design = StudyDesign::paired;
+  std::string reference, treated;      // arm (parallel) or condition (crossover) labels
+  std::string crossover_baseline;      // crossover with a baseline night per period: its session label
+  // Per subject (same order as `subjects`): the arm (parallel), the sequence "AB" or "BA" (crossover;
+  // A = treated first), empty when the subject was left out or the design is paired.
+  std::vector<std::string> groups;
   std::vector<std::string> sessions;   // baseline first
   std::vector<std::string> subjects;   // manifest order
   std::vector<CohortNight> nights;     // manifest order
   std::vector<std::string> excluded;   // "subject: reason" for subjects left out of a comparison
-  std::vector<CohortComparison> comparisons;  // one per session after the baseline
+  std::vector<CohortComparison> comparisons;  // paired: one per session after the baseline
+  std::vector<ParallelMeasure> parallel;      // parallel design: the nights' measure order
+  std::vector<CrossoverMeasure> crossover;    // crossover design: the nights' measure order
   bool all_ok() const;                 // no night failed and no subject was left out
 };
 
-// Analyses every night (in parallel with options.jobs threads) and compares each later session with
-// the baseline over the subjects that have both. A failing night is reported, never fatal.
+// Analyses every night (in parallel with options.jobs threads), then by design: paired — each later
+// session against the baseline over the subjects that have both; parallel — compare_parallel per
+// measure over the subjects with both sessions; crossover — compare_crossover over the subjects with
+// both periods. A failing night is reported, never fatal. Subjects left out, each listed in `excluded`
+// with the manifest line: a repeated row (subject + session, or subject + period), a subject in both
+// arms, one condition in both periods or two in one period, a period other than 1 or 2, a row whose
+// arm/condition is not one of the two, a missing night (baseline, follow-up or period). Throws
+// psgkit::Error when the design is undecidable: fewer than two arm/condition labels, more than two
+// without two clearly most frequent, no reference label, or a parallel design (or a crossover with
+// baselines) without exactly two sessions.
 CohortResult run_cohort(const std::vector<ManifestEntry>& entries, const CohortOptions& options = {});
 
 }  // namespace psgkit

@@ -19,9 +19,12 @@ inline constexpr int kNumSleepStages = 5;  // W, N1, N2, N3, REM (the probabilit
 
 // "W", "N1", "N2", "N3", "REM", "UNS".
 std::string_view to_string(Stage stage);
-// Parses a stage label: W/Wake/0, N1/S1/1, N2/S2/2, N3/S3/S4/3/4, R/REM/5, UNS/?/movement/artefact
-// and the Sleep-EDF / AASM annotation texts ("Sleep stage W", "Sleep stage 4", "Sleep stage N3",
-// "Movement time"). Returns nullopt for text that is not a stage.
+// Parses a stage label, case-insensitively, optionally after "Sleep stage " (Sleep-EDF, AASM
+// annotations) or "Stage " (R&K scoring software): W/Wake/0, N1/S1/1, N2/S2/2, N3/S3/S4/3/4 (R&K S3
+// and S4 are both N3), R/REM/5, and as UNS: ?/UNS/Unscored, MT/MOVE/Movement/Movement time,
+// ART/Artefact/Artifact. Movement time counts as YASA counts its ART (-1) epochs: part of TIB and of
+// the sleep period, neither sleep (TST) nor wake (WASO). Returns nullopt for text that is not a
+// stage; the readers then throw naming the file, line/column and label and listing these labels.
 std::optional<Stage> parse_stage(std::string_view text);
 
 inline bool is_sleep(Stage s) { return s == Stage::N1 || s == Stage::N2 || s == Stage::N3 || s == Stage::REM; }

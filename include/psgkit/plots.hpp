@@ -66,6 +66,34 @@ std::string paired_svg(const std::vector<PairedValue>& values, const std::string
                        const PlotOptions& options = {}, const std::string& before_label = "Before",
                        const std::string& after_label = "After");
 
+// One arm of a parallel-group trial: each subject's change in a measure, with the arm's mean change
+// and its 95 % confidence interval (computed by the caller, e.g. paired_stats.hpp ArmChange).
+struct ArmPoints {
+  std::string label;
+  std::vector<double> changes;  // NaN values are not drawn
+  double mean = 0, ci95_low = 0, ci95_high = 0;
+};
+
+// Per arm, one column of dots (one <circle class="subject"> per finite change, jittered sideways by
+// a fixed pattern), the mean as a short thick <line class="mean"> and the CI as a vertical
+// <line class="ci"> with caps; a dashed line at zero change. Throws psgkit::Error if no arm has a
+// finite change.
+std::string arm_change_svg(const std::vector<ArmPoints>& arms, const std::string& measure, const std::string& unit,
+                           const PlotOptions& options = {});
+
+// One row of a forest plot.
+struct ForestRow {
+  std::string label;
+  double estimate = 0, ci95_low = 0, ci95_high = 0;  // rows with a non-finite estimate are drawn as "n/a"
+  bool significant = false;  // drawn filled; open otherwise
+};
+
+// Forest plot: one row per entry, top to bottom, the CI as <line class="ci"> and the estimate as
+// <circle class="estimate significant"> or <circle class="estimate"> (open), a vertical line at 0,
+// and the x axis labelled `axis_label`. Throws psgkit::Error if `rows` is empty.
+std::string forest_svg(const std::vector<ForestRow>& rows, const std::string& axis_label,
+                       const PlotOptions& options = {});
+
 // Text escaped for XML/HTML content and attribute values (&, <, >, ").
 std::string xml_escape(std::string_view text);
 
