@@ -2,7 +2,8 @@
 //
 // Data flow per night: a recording (EDF/BDF) or a hypnogram file -> hypnogram (the expert one when
 // given, else automatic staging, staging.hpp) -> sleep statistics (sleep_stats.hpp) -> for
-// recordings, signal measures of deep sleep on one EEG channel (deep_sleep.hpp) -> a flat list of
+// recordings, signal measures of deep sleep and spindles on one EEG channel (deep_sleep.hpp,
+// spindles.hpp) -> a flat list of
 // named measures in report order (deep-sleep measures first).
 #pragma once
 
@@ -19,6 +20,8 @@
 #include "psgkit/staging.hpp"
 
 namespace psgkit {
+
+class Recording;
 
 struct NightInput {
   std::filesystem::path path;                       // EDF/BDF recording, or a hypnogram file
@@ -56,6 +59,10 @@ struct NightAnalysis {
 
 // True when the file starts like an EDF ("0       ") or BDF ("\xFF" "BIOSEMI") header.
 bool is_recording_file(const std::filesystem::path& path);
+
+// The EEG channel of the slow-wave (and spindle) measures: the first µV signal whose label contains
+// C3, C4 or Cz, else the first of `staged_eeg`. Throws psgkit::Error when there is none.
+int deep_sleep_channel(const Recording& recording, const std::vector<std::string>& staged_eeg);
 
 // Analyses one night. Measure order: N3, %N3, Lat_N3, N3_expected (+ 95 % bounds, automatic
 // staging only), the signal measures of deep_sleep.hpp (recordings only), N3 per third of the SPT,
