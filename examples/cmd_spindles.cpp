@@ -25,7 +25,8 @@ struct SpindleArgs {
   std::vector<std::string> channels, stages;
   bool auto_stage = false, json = false;
   size_t min_channels = 1;
-  double min_iou = 0.2, expert1_scored_s = 1000;
+  double min_iou = 0.2;
+  std::optional<double> scored_s;
   std::optional<double> rel_pow, corr, rms_z;
 };
 
@@ -98,10 +99,11 @@ const psgkit_cli::Register reg([](CLI::App& app) {
   cmd->add_option("--rms-z", args->rms_z, "moving RMS threshold in trimmed SDs above the mean");
   cmd->add_option("--evaluate", args->evaluate, "expert marks (DREAMS format): print precision, recall and F1 of each channel's events")
       ->check(CLI::ExistingFile);
+  cmd->add_option("--scored-s", args->scored_s,
+                  "the expert marked only the first S seconds: score only events starting before S (default: all; with\n"
+                  "--dreams, expert 1's 1000 s; inf: the whole excerpts)");
   cmd->add_option("--min-iou", args->min_iou, "intersection over union for a match (default 0.2)");
   cmd->add_option("--dreams", args->dreams, "DREAMS folder: print the validation table (no FILE)")->check(CLI::ExistingDirectory);
-  cmd->add_option("--expert1-scored-s", args->expert1_scored_s,
-                  "--dreams: expert 1 marked only this first stretch of each excerpt, seconds (default 1000; inf: all)");
   cmd->add_flag("--json", args->json, "one JSON object with events and summary");
   cmd->add_option("-o,--output", args->output, "events CSV (or JSON) here; the summary then goes to standard output");
   cmd->callback([args] {
@@ -111,7 +113,7 @@ const psgkit_cli::Register reg([](CLI::App& app) {
     if (args->rms_z) criteria.thresholds.rms_z = *args->rms_z;
     if (!args->dreams.empty()) {
       const auto v = psgkit::validate_dreams(args->dreams, criteria, psgkit::default_threshold_grid(), args->min_iou,
-                                             args->expert1_scored_s);
+                                             args->scored_s.value_or(1000.0));
       psgkit_cli::emit(args->output, dreams_table(v, criteria.thresholds));
       return;
     }
@@ -149,11 +151,15 @@ const psgkit_cli::Register reg([](CLI::App& app) {
     const auto summary = psgkit::summarize_spindles(events, labels, search, duration_s);
     std::string report = summary_table(summary);
     if (!args->evaluate.empty()) {
-      const auto expert = psgkit::read_dreams_events(args->evaluate);
+      auto expert = psgkit::read_dreams_events(args->evaluate);
+      const auto scored = [&](std::vector<psgkit::TimeInterval> v) {
+        if (args->scored_s) std::erase_if(v, [&](const psgkit::TimeInterval& e) { return !(e.start_s < *args->scored_s); });
+        return v;
+      };
       report += fmt::format("\n{:<28}{:>9}{:>10}{:>9}{:>11}{:>8}{:>7}\n", "channel vs " + args->evaluate, "detected",
                             "reference", "matched", "precision", "recall", "F1");
       for (size_t c = 0; c < labels.size(); ++c)
-        report += score_line(labels[c], psgkit::match_events(psgkit::to_intervals(per_channel[c]), expert, args->min_iou));
+        report += score_line(labels[c], psgkit::match_events(scored(psgkit::to_intervals(per_channel[c])), scored(expert), args->min_iou));
     }
     std::string text;
     if (args->json) {
