@@ -41,10 +41,12 @@ std::vector<float> at_processing_rate(std::span<const float> x, double fs_hz, do
 // Mean and SD after dropping `cut` of the values at each end (scipy.stats.trimboth, then mean / std).
 std::pair<double, double> trimmed_mean_sd(std::vector<double> v, double cut) {
   if (v.empty()) return {kNaN, kNaN};
-  std::sort(v.begin(), v.end());
   const size_t drop = static_cast<size_t>(cut * static_cast<double>(v.size()));
   const auto first = v.begin() + static_cast<std::ptrdiff_t>(drop), last = v.end() - static_cast<std::ptrdiff_t>(drop);
   if (first >= last) return {kNaN, kNaN};
+  // Selection instead of a sort: only which values fall between the cuts matters.
+  std::nth_element(v.begin(), first, v.end());
+  std::nth_element(first, last - 1, v.end());
   double sum = 0;
   for (auto it = first; it != last; ++it) sum += *it;
   const double n = static_cast<double>(last - first), mean = sum / n;
@@ -112,8 +114,9 @@ SpindleDetector::SpindleDetector(std::span<const float> eeg_uv, double fs_hz, co
     throw Error("", "eeg_uv", "signal of " + std::to_string(static_cast<double>(eeg_uv.size()) / fs_hz) +
                                   " s is shorter than the relative-power window");
   const double broad_high = std::min(c.broad_high_hz, 0.45 * m.fs);
-  m.broad = IirFilter::butter_bandpass(2, c.broad_low_hz, broad_high, m.fs).filtfilt(std::span<const float>(x));
   m.sigma = IirFilter::butter_bandpass(4, c.sigma_low_hz, c.sigma_high_hz, m.fs).filtfilt(std::span<const float>(x));
+  IirFilter::butter_bandpass(2, c.broad_low_hz, broad_high, m.fs).filtfilt_inplace(std::span<float>(x));
+  m.broad = std::move(x);
 
   m.searched.assign(m.n, search.hypnogram ? 0 : 1);
   if (search.hypnogram) {
@@ -179,23 +182,27 @@ std::vector<Spindle> SpindleDetector::detect(const SpindleThresholds& t) const {
   if (m.n_searched == 0 || !std::isfinite(m.rms_mean)) return events;
   const float thr_rel = static_cast<float>(t.rel_pow), thr_corr = static_cast<float>(t.corr);
   const float thr_rms = static_cast<float>(std::min(m.rms_mean + t.rms_z * m.rms_sd, c.rms_cap_uv));
-  // Criteria met per sample (0 outside the searched stages).
-  std::vector<uint8_t> met(m.n, 0);
-  for (size_t i = 0; i < m.n; ++i) {
-    if (!m.searched[i]) continue;
+  // Criteria met at sample i (0 outside the searched stages).
+  const auto met = [&](size_t i) -> size_t {
+    if (!m.searched[i]) return 0;
     const Impl::Lerp l = m.lerp_at(i);
-    met[i] = static_cast<uint8_t>((Impl::value(m.rel, l) >= thr_rel) + (Impl::value(m.corr, l) >= thr_corr) +
-                                  (Impl::value(m.rms, l) >= thr_rms));
-  }
-  // numpy.convolve(met, ones(w), "same") / w > 2: window [i − w + 1 + (w − 1)/2, i + (w − 1)/2].
+    return static_cast<size_t>(Impl::value(m.rel, l) >= thr_rel) + (Impl::value(m.corr, l) >= thr_corr) +
+           (Impl::value(m.rms, l) >= thr_rms);
+  };
+  // numpy.convolve(met, ones(w), "same") / w > 2: window [i − w + 1 + (w − 1)/2, i + (w − 1)/2]; the
+  // window's values are kept in a ring of w entries.
   const size_t w = std::max<size_t>(1, static_cast<size_t>(c.smooth_s * m.fs));
-  const size_t ahead = (w - 1) / 2, behind = w - 1 - ahead;
+  const size_t ahead = (w - 1) / 2;
+  std::vector<uint8_t> ring(w, 0);
   std::vector<std::pair<size_t, size_t>> runs;  // [first, last] spindle samples
   size_t sum = 0;
-  for (size_t i = 0; i < std::min(ahead, m.n); ++i) sum += met[i];
+  for (size_t i = 0; i < std::min(ahead, m.n); ++i) sum += ring[i % w] = static_cast<uint8_t>(met(i));
   for (size_t i = 0; i < m.n; ++i) {
-    if (i + ahead < m.n) sum += met[i + ahead];
-    if (i >= behind + 1) sum -= met[i - behind - 1];
+    // Sample i + ahead enters the window and replaces i + ahead − w, which leaves it.
+    uint8_t& slot = ring[(i + ahead) % w];
+    sum -= slot;
+    slot = i + ahead < m.n ? static_cast<uint8_t>(met(i + ahead)) : 0;
+    sum += slot;
     if (sum > 2 * w && m.searched[i]) {
       // Join to the previous run when the gap is shorter than min_distance_s (YASA _merge_close).
       if (!runs.empty() && static_cast<double>(i - runs.back().second) / m.fs * 1000.0 < c.min_distance_s * 1000.0)
