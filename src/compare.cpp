@@ -38,8 +38,15 @@ void append_statistic(NightAnalysis& night, const SleepStatistic& statistic, boo
 }
 
 // Spindles in N2 and N3 and their coupling to the slow oscillation (spindles.hpp).
+// A channel spindles cannot be measured on (sampled below 32 Hz) leaves them NaN with a note instead
+// of failing the night's other measures.
 void append_spindle_measures(NightAnalysis& night, std::span<const float> eeg_uv, double fs_hz) {
-  const NightSpindles sp = night_spindles(eeg_uv, fs_hz, night.hypnogram);
+  NightSpindles sp{kNaN, kNaN, kNaN, kNaN, {0, kNaN, kNaN}, 0};
+  try {
+    sp = night_spindles(eeg_uv, fs_hz, night.hypnogram);
+  } catch (const Error& e) {
+    night.notes.push_back(std::string("spindle measures not computed: ") + e.what());
+  }
   const std::vector<NightMeasure> measures = {
       {"SP_density_N2", sp.density_n2_per_min, "/min", true},
       {"SP_density_N2N3", sp.density_n2n3_per_min, "/min", true},

@@ -325,10 +325,10 @@ std::vector<SpindleSummary> summarize_spindles(const std::vector<Spindle>& event
   return rows;
 }
 
-std::vector<double> slow_oscillation_phase(std::span<const float> eeg_uv, double fs_hz, std::span<const double> times_s,
-                                           double so_low_hz, double so_high_hz) {
-  require_finite(eeg_uv, "eeg_uv");
-  const std::vector<float> so = IirFilter::butter_bandpass(2, so_low_hz, so_high_hz, fs_hz).filtfilt(eeg_uv);
+namespace {
+
+// Hilbert phase at each time of a signal already band-passed to the slow-oscillation band.
+std::vector<double> phase_of_band(std::span<const float> so, double fs_hz, std::span<const double> times_s) {
   const size_t half = static_cast<size_t>(std::llround(4.0 * fs_hz));
   std::vector<double> kernel(half + 1, 0.0);  // kernel[k] for odd k, 1 <= k <= half
   for (size_t k = 1; k <= half; k += 2)
@@ -353,6 +353,13 @@ std::vector<double> slow_oscillation_phase(std::span<const float> eeg_uv, double
   return phases;
 }
 
+}  // namespace
+
+std::vector<double> slow_oscillation_phase(std::span<const float> eeg_uv, double fs_hz, std::span<const double> times_s,
+                                           double so_low_hz, double so_high_hz) {
+  return phase_of_band(IirFilter::butter_bandpass(2, so_low_hz, so_high_hz, fs_hz).filtfilt(eeg_uv), fs_hz, times_s);
+}
+
 SpindleCoupling circular_coupling(std::span<const double> phases_rad) {
   SpindleCoupling c;
   double sc = 0, ss = 0;
@@ -367,7 +374,7 @@ SpindleCoupling circular_coupling(std::span<const double> phases_rad) {
 NightSpindles night_spindles(std::span<const float> eeg_uv, double fs_hz, const Hypnogram& hypnogram) {
   const SpindleCriteria criteria;
   double fs = 0;
-  const std::vector<float> x = at_processing_rate(eeg_uv, fs_hz, criteria.processing_fs_hz, fs);
+  std::vector<float> x = at_processing_rate(eeg_uv, fs_hz, criteria.processing_fs_hz, fs);
   SpindleSearch search{&hypnogram, {Stage::N2, Stage::N3}};
   const std::vector<Spindle> events = detect_spindles(x, fs, search, criteria);
   const double duration_s = static_cast<double>(x.size()) / fs;
@@ -380,8 +387,9 @@ NightSpindles night_spindles(std::span<const float> eeg_uv, double fs_hz, const 
   r.count_n2n3 = rows[2].count;
   std::vector<double> peaks;
   for (const Spindle& sp : events) peaks.push_back(sp.peak_s);
-  const std::vector<double> phases = slow_oscillation_phase(x, fs, peaks);
-  r.coupling = circular_coupling(phases);
+  // The signal is not needed after detection: band-pass it in place.
+  IirFilter::butter_bandpass(2, kSlowOscillationLowHz, kSlowOscillationHighHz, fs).filtfilt_inplace(std::span<float>(x));
+  r.coupling = circular_coupling(phase_of_band(x, fs, peaks));
   return r;
 }
 

@@ -228,3 +228,27 @@ TEST_CASE("DREAMS: pooled by-event F1 against expert 1 with leave-one-excerpt-ou
   CHECK(v.pooled_loo.f1() >= 0.58);  // 0.585 (README)
   CHECK(v.pooled_defaults.f1() >= 0.64);  // shipped thresholds, in-sample: 0.650
 }
+
+TEST_CASE("psgkit spindles: CSV header, events in the chosen stages, and the same score as the library") {
+  if (!psgkit_test::have_shared_data()) return;
+  if (psgkit_test::cli_path().empty()) {
+    MESSAGE("SKIPPED: the CLI is not built");
+    return;
+  }
+  const auto dir = psgkit_test::shared_data() / "dreams";
+  psgkit_test::TempDir tmp("spindles");
+  const auto out = tmp / "events.csv";
+  const auto r = psgkit_test::run_command(
+      psgkit_test::cli_path() + " spindles " + (dir / "excerpt1.edf").string() + " --hypnogram " +
+      (dir / "excerpt1.hypnogram.csv").string() + " --stages N1,N2,N3 --evaluate " +
+      (dir / "excerpt1.spindles-expert1.txt").string() + " --scored-s 1000 -o " + out.string());
+  REQUIRE(r.exit_code == 0);
+  // The README's excerpt-1 row: 52 detected, 52 marks, 35 matched before 1000 s.
+  CHECK(r.output.find("EEG C3-A1                          52        52       35      0.673   0.673  0.673") !=
+        std::string::npos);
+  const auto text = psgkit_test::run_command("cat " + out.string()).output;
+  CHECK(text.rfind("channel,start_s,end_s,duration_s,peak_s,amplitude_uv,rms_uv,frequency_hz,oscillations,symmetry,stage\n", 0) == 0);
+  CHECK(text.find(",W\n") == std::string::npos);
+  CHECK(text.find(",REM\n") == std::string::npos);
+  CHECK(text.find(",N2\n") != std::string::npos);
+}

@@ -39,7 +39,7 @@ struct NightAnalysisOptions {
 struct NightMeasure {
   std::string name;
   double value = 0;  // NaN when undefined for this night
-  std::string unit;  // "min", "%", "uV^2", "/min", "uV", "uV/s", "count", "/h", "" (ratio)
+  std::string unit;  // "min", "%", "uV^2", "/min", "uV", "uV/s", "count", "/h", "Hz", "deg", "" (ratio)
   bool deep_sleep = false;  // one of the deep-sleep measures that lead the report
 };
 
@@ -65,7 +65,8 @@ bool is_recording_file(const std::filesystem::path& path);
 int deep_sleep_channel(const Recording& recording, const std::vector<std::string>& staged_eeg);
 
 // Analyses one night. Measure order: N3, %N3, Lat_N3, N3_expected (+ 95 % bounds, automatic
-// staging only), the signal measures of deep_sleep.hpp (recordings only), N3 per third of the SPT,
+// staging only), the signal measures of deep_sleep.hpp and spindles.hpp (recordings only), N3 per
+// third of the SPT,
 // then every other statistic of sleep_statistics() in its order. Throws psgkit::Error.
 NightAnalysis analyse_night(const NightInput& input, const NightAnalysisOptions& options = {});
 

@@ -157,8 +157,10 @@ struct SpindleCoupling {
 // (0.5–1.25 Hz, Butterworth order 2, zero phase), its Hilbert transform at that sample from the ideal
 // discrete kernel 2/(πk) (odd k) with a Hamming window over ±4 s, phase = atan2(Hilbert, signal)
 // (a cosine has phase 0 at its maximum). Times outside the signal give NaN.
+inline constexpr double kSlowOscillationLowHz = 0.5, kSlowOscillationHighHz = 1.25;
 std::vector<double> slow_oscillation_phase(std::span<const float> eeg_uv, double fs_hz, std::span<const double> times_s,
-                                           double so_low_hz = 0.5, double so_high_hz = 1.25);
+                                           double so_low_hz = kSlowOscillationLowHz,
+                                           double so_high_hz = kSlowOscillationHighHz);
 // Circular mean and resultant length of phases (NaN entries skipped; NaN results when none).
 SpindleCoupling circular_coupling(std::span<const double> phases_rad);
 
