@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <numbers>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -19,6 +20,7 @@
 #include "psgkit/preprocess.hpp"
 #include "psgkit/recording.hpp"
 #include "psgkit/spectral.hpp"
+#include "psgkit/spindles.hpp"
 
 namespace psgkit {
 namespace fs = std::filesystem;
@@ -36,6 +38,27 @@ const std::vector<std::string>& leading_statistics() {
 
 void append_statistic(NightAnalysis& night, const SleepStatistic& statistic, bool deep_sleep) {
   night.measures.push_back({statistic.name, statistic.value, std::string(statistic.unit), deep_sleep});
+}
+
+// Spindles in N2 and N3 and their coupling to the slow oscillation (spindles.hpp).
+// A channel spindles cannot be measured on (sampled below 32 Hz) leaves them NaN with a note instead
+// of failing the night's other measures.
+void append_spindle_measures(NightAnalysis& night, std::span<const float> eeg_uv, double fs_hz) {
+  NightSpindles sp{kNaN, kNaN, kNaN, kNaN, {0, kNaN, kNaN}, 0};
+  try {
+    sp = night_spindles(eeg_uv, fs_hz, night.hypnogram);
+  } catch (const Error& e) {
+    night.notes.push_back(std::string("spindle measures not computed: ") + e.what());
+  }
+  const std::vector<NightMeasure> measures = {
+      {"SP_density_N2", sp.density_n2_per_min, "/min", true},
+      {"SP_density_N2N3", sp.density_n2n3_per_min, "/min", true},
+      {"SP_frequency", sp.mean_frequency_hz, "Hz", true},
+      {"SP_amplitude", sp.mean_amplitude_uv, "uV", true},
+      {"SO_SP_phase", sp.coupling.mean_phase_rad * 180.0 / std::numbers::pi, "deg", true},
+      {"SO_SP_coupling", sp.coupling.vector_length, "", true},
+  };
+  night.measures.insert(night.measures.end(), measures.begin(), measures.end());
 }
 
 // Slow-wave measures of one EEG channel over the night's hypnogram (deep_sleep.hpp), and its
@@ -85,13 +108,21 @@ void append_signal_measures(NightAnalysis& night, const Recording& recording, in
   };
   night.measures.insert(night.measures.end(), measures.begin(), measures.end());
   night.swa_channel = info.label;
+  {
+    // The slow-wave signal is the channel's floats widened, so narrowing it back is exact; the
+    // spindle detector works on floats at its own processing rate.
+    const std::vector<float> eeg_float(eeg_uv.begin(), eeg_uv.end());
+    append_spindle_measures(night, eeg_float, fs_hz);
+  }
   night.notes.push_back("slow-wave measures from " + info.label);
   for (const auto& w : deep.warnings) night.notes.push_back(info.label + ": " + w);
   night.spectrogram = std::move(deep.spectrogram);
 }
 
+}  // namespace
+
 // Central derivations carry slow waves best (AASM recommends F4/C4 for N3 scoring).
-int pick_swa_channel(const Recording& recording, const std::vector<std::string>& staged_eeg) {
+int deep_sleep_channel(const Recording& recording, const std::vector<std::string>& staged_eeg) {
   for (size_t i = 0; i < recording.signals().size(); ++i) {
     std::string label = recording.signals()[i].label;
     std::transform(label.begin(), label.end(), label.begin(), [](unsigned char c) { return std::toupper(c); });
@@ -104,8 +135,6 @@ int pick_swa_channel(const Recording& recording, const std::vector<std::string>&
     throw Error(recording.path().string(), "swa channel", "no EEG channel found for the slow-wave measures");
   return recording.require_signal(staged_eeg.front());
 }
-
-}  // namespace
 
 double NightAnalysis::value(const std::string& name) const {
   for (const auto& m : measures)
@@ -169,7 +198,7 @@ NightAnalysis analyse_night(const NightInput& input, const NightAnalysisOptions&
   for (const auto& name : leading_statistics())
     if (const auto* s = night.statistics.find(name); s && !done.count(name)) append_statistic(night, *s, true);
   if (recording) {
-    const int channel = options.swa_channel.empty() ? pick_swa_channel(*recording, staged_eeg)
+    const int channel = options.swa_channel.empty() ? deep_sleep_channel(*recording, staged_eeg)
                                                     : recording->require_signal(options.swa_channel);
     append_signal_measures(night, *recording, channel);
   }

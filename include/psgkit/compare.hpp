@@ -2,7 +2,8 @@
 //
 // Data flow per night: a recording (EDF/BDF) or a hypnogram file -> hypnogram (the expert one when
 // given, else automatic staging, staging.hpp) -> sleep statistics (sleep_stats.hpp) -> for
-// recordings, signal measures of deep sleep on one EEG channel (deep_sleep.hpp) -> a flat list of
+// recordings, signal measures of deep sleep and spindles on one EEG channel (deep_sleep.hpp,
+// spindles.hpp) -> a flat list of
 // named measures in report order (deep-sleep measures first).
 #pragma once
 
@@ -22,6 +23,8 @@
 
 namespace psgkit {
 
+class Recording;
+
 struct NightInput {
   std::filesystem::path path;  // EDF/BDF recording, hypnogram file, or per-night record (night_record.hpp)
   std::optional<std::filesystem::path> hypnogram;   // expert scoring of the recording (optional)
@@ -38,7 +41,7 @@ struct NightAnalysisOptions {
 struct NightMeasure {
   std::string name;
   double value = 0;  // NaN when undefined for this night
-  std::string unit;  // "min", "%", "uV^2", "/min", "uV", "uV/s", "count", "/h", "" (ratio)
+  std::string unit;  // "min", "%", "uV^2", "/min", "uV", "uV/s", "count", "/h", "Hz", "deg", "" (ratio)
   bool deep_sleep = false;  // one of the deep-sleep measures that lead the report
 };
 
@@ -66,8 +69,13 @@ struct NightAnalysis {
 // True when the file starts like an EDF ("0       ") or BDF ("\xFF" "BIOSEMI") header.
 bool is_recording_file(const std::filesystem::path& path);
 
+// The EEG channel of the slow-wave (and spindle) measures: the first µV signal whose label contains
+// C3, C4 or Cz, else the first of `staged_eeg`. Throws psgkit::Error when there is none.
+int deep_sleep_channel(const Recording& recording, const std::vector<std::string>& staged_eeg);
+
 // Analyses one night. Measure order: N3, %N3, Lat_N3, N3_expected (+ 95 % bounds, automatic
-// staging only), the signal measures of deep_sleep.hpp (recordings only), N3 per third of the SPT,
+// staging only), the signal measures of deep_sleep.hpp and spindles.hpp (recordings only), N3 per
+// third of the SPT,
 // then every other statistic of sleep_statistics() in its order. Throws psgkit::Error.
 NightAnalysis analyse_night(const NightInput& input, const NightAnalysisOptions& options = {});
 
