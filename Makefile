@@ -4,8 +4,11 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 DEBIAN_PACKAGES := cmake g++ make libedf-dev libeigen3-dev libfftw3-dev libbenchmark-dev doctest-dev \
                    nlohmann-json3-dev libcli11-dev libfmt-dev libxgboost-dev zlib1g-dev chromium
+# The Python package (python/, optional for the C++ build) and its tests.
+DEBIAN_PACKAGES += python3-dev pybind11-dev python3-setuptools python3-pip python3-venv python3-pytest \
+                   python3-numpy python3-pandas python3-mne
 
-.PHONY: deps build demo test bench test-sanitize test-tsan fuzz clean
+.PHONY: deps build demo test bench test-sanitize test-tsan fuzz clean python
 
 # Installs only what is missing (needs root, as on a fresh Debian 12 machine).
 deps:
@@ -19,6 +22,11 @@ build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The Python package in $(BUILD)/python/psgkit (use with PYTHONPATH=$(BUILD)/python; README "From Python").
+python: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD) -j $(JOBS) --target psgkit_python
+
 demo: build
 	./examples/demo.sh $(BUILD)/psgkit out/demo
 
@@ -30,6 +38,7 @@ test: build
 bench: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DPSGKIT_BUILD_BENCH=ON
 	cmake --build $(BUILD) -j $(JOBS) --target psgkit_bench psgkit_bench_report psgkit_cli
+	cmake --build $(BUILD) -j $(JOBS) --target psgkit_python || echo "Python package not built: its timings are skipped"
 	./bench/run.sh $(BUILD) out/bench
 
 # ASan + UBSan (GCC) build of the whole test suite in build-sanitize; SANITIZE_EXCLUDE is a ctest -E

@@ -134,6 +134,11 @@ class Recording {
   std::unique_ptr<Impl> impl_;
 };
 
+// The summary `psgkit info --json` prints, as JSON text (indent 2): file, file_type, reader, start,
+// patient, recording, duration_s, n_records, record_duration_s, signals (label, unit, file_unit, fs,
+// n_samples, transducer, prefilter, physical/digital min/max), annotations (count), gaps, warnings.
+std::string recording_info_json(const Recording& recording);
+
 // A signal to write: samples in `unit` (µV for EEG). physical_min/max default to the data range
 // (padded) when left equal; digital range is the full 16-bit range.
 struct SignalToWrite {
