@@ -249,16 +249,18 @@ def features(recording, fs_hz=None, channels=None, recipe="default", epoch_s=30.
     return _feature_frame(_psgkit.features_signals(signals, recipe, epoch_s))
 
 
-def stage(recording, fs_hz=None, eeg=None, eog=None, model=None, hmm=True):
+def stage(recording, fs_hz=None, eeg=None, eog=None, model=None, hmm=True, channels=None):
     """Automatic sleep staging, one row per 30-s epoch: DataFrame with columns epoch, onset_s, stage
     ("W", "N1", "N2", "N3", "REM"), confidence (the largest probability) and p_W, p_N1, p_N2, p_N3,
     p_REM (float32 values; rows sum to 1) — the CSV of ``psgkit stage``.
 
     recording: a Recording, a path, an MNE Raw (duck-typed: get_data(), info['sfreq'], ch_names; signals
         in volts are converted to µV), or an array of µV samples (1-D, or channels × samples) with fs_hz
-        and eeg naming its rows.
-    eeg: EEG label(s) (default: picked by label — Fpz-Cz/Pz-Oz, then C4-M1, C3-M2, ...); for an array, one
-        label per row. eog: EOG label (default: picked by label, none if absent).
+        and channels naming its rows.
+    eeg: EEG label(s) (default: picked by label — Fpz-Cz/Pz-Oz, then C4-M1, C3-M2, ...).
+    eog: EOG label (default: picked by label, none if absent).
+    channels: labels of an array's rows (default: the eeg labels, then eog if given); eeg and eog then
+        choose among them as in a recording.
     model: "a" (2 EEG + EOG), "b" (2 EEG), "c" (1 EEG); default from the channels found.
     hmm: smooth with the HMM (default True); False gives the raw classifier probabilities.
     Method: the Sleep-EDF time-domain recipe at 100 Hz, per-recording robust normalisation, ±7.5-min
@@ -278,8 +280,8 @@ def stage(recording, fs_hz=None, eeg=None, eog=None, model=None, hmm=True):
         if _is_mne_raw(recording):
             signals = _signals_of_raw(recording)
         else:
-            signals = _signals_of_array(recording, fs_hz, eeg_labels, "recording")
-            eeg_labels = [s[0] for s in signals if s[0] != eog]
+            rows = _labels(channels, "channels") or eeg_labels + ([eog] if eog else [])
+            signals = _signals_of_array(recording, fs_hz, rows, "recording")
         result = _psgkit.stage_signals(signals, eeg_labels, eog or "", model, bool(hmm))
     p = result["p"]
     frame = pd.DataFrame({"epoch": np.asarray(result["epoch"], dtype=np.int64), "onset_s": result["onset_s"],

@@ -121,7 +121,7 @@ PYBIND11_MODULE(_psgkit, m) {
       std::string message = e.what();
       for (const std::string* part : {&e.file(), &e.field()})
         if (!part->empty() && message.rfind(*part + ": ", 0) == 0) message.erase(0, part->size() + 2);
-      py::object err = error_type(e.what());
+      py::object err = py::handle(error_type)(e.what());  // an instance, to carry the attributes
       err.attr("file") = e.file();
       err.attr("field") = e.field();
       err.attr("message") = message;
