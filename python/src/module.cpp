@@ -194,10 +194,12 @@ PYBIND11_MODULE(_psgkit, m) {
       .def("read_rows", [](const Recording& r, const std::vector<int>& signals, int64_t first, int64_t n) {
         FloatArray out({signals.size(), static_cast<size_t>(n)});
         float* data = out.mutable_data();
+        std::vector<std::span<float>> rows;
+        for (size_t i = 0; i < signals.size(); ++i)
+          rows.emplace_back(data + i * static_cast<size_t>(n), static_cast<size_t>(n));
         {
           py::gil_scoped_release release;
-          for (size_t i = 0; i < signals.size(); ++i)
-            r.read(signals[i], first, std::span<float>(data + i * static_cast<size_t>(n), static_cast<size_t>(n)));
+          r.read(signals, first, rows);  // one pass over the data records
         }
         return out;
       });
