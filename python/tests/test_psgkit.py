@@ -126,7 +126,12 @@ def test_features_equal_the_cli(recipe, tmp_path):
     out = tmp_path / "f.csv"
     cli("features", path, "--recipe", recipe, "-o", out)
     ours = psgkit.features(path, recipe=recipe)
-    pd.testing.assert_frame_equal(ours, read_csv(out), check_exact=True, check_dtype=False)
+    if recipe == "sleepedf-timedomain":
+        pd.testing.assert_frame_equal(ours, read_csv(out), check_exact=True, check_dtype=False)
+    else:
+        # The Welch PSDs use FFTW plans made with FFTW_MEASURE (src/spectral.cpp), which may pick a
+        # different algorithm in another process: last-bit differences, so not bit for bit here.
+        pd.testing.assert_frame_equal(ours, read_csv(out), check_exact=False, rtol=1e-12, atol=0, check_dtype=False)
 
 
 def test_features_of_an_array_equal_those_of_the_file():
@@ -275,7 +280,9 @@ def test_analyse_night_and_compare_equal_the_cli(nights):
         for key in ("before", "after", "difference", "percent_change"):
             want = math.nan if m[key] is None else m[key]
             got = getattr(row, key)
-            assert (math.isnan(got) and math.isnan(want)) or got == want, (row.name, key)
+            # SWA comes from Welch PSDs whose FFTW_MEASURE plans may differ between processes (last bits).
+            assert (math.isnan(got) and math.isnan(want)) or got == pytest.approx(want, rel=1e-12, abs=1e-12), \
+                (row.name, key)
     assert table.deep_sleep.iloc[0] and table.name.iloc[0] == "N3"
     # Paths are analysed with the defaults.
     pd.testing.assert_frame_equal(psgkit.compare(nights["before"], nights["after"]), table)
