@@ -7,9 +7,12 @@ FUZZ_SECONDS ?= 60
 BUILD_PACKAGES := cmake g++ make libedf-dev libeigen3-dev libfftw3-dev nlohmann-json3-dev libcli11-dev libfmt-dev \
                   libxgboost-dev libssl-dev
 TEST_PACKAGES  := doctest-dev libbenchmark-dev zlib1g-dev chromium snakemake
+# The Python package (python/, optional for the C++ build) and its tests.
+TEST_PACKAGES  += python3-dev pybind11-dev python3-setuptools python3-pip python3-venv python3-pytest \
+                  python3-numpy python3-pandas python3-mne
 DEBIAN_PACKAGES := $(BUILD_PACKAGES) $(TEST_PACKAGES)
 
-.PHONY: deps deps-build build demo test bench test-sanitize test-tsan fuzz clean
+.PHONY: deps deps-build build demo test bench test-sanitize test-tsan fuzz clean python
 
 # Installs only what is missing (needs root, as on a fresh Debian 12 machine): `deps` everything,
 # `deps-build` only what building the library and CLI needs.
@@ -25,6 +28,11 @@ build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DPSGKIT_BUILD_TESTS=ON -DPSGKIT_BUILD_BENCH=ON
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The Python package in $(BUILD)/python/psgkit (use with PYTHONPATH=$(BUILD)/python; README "From Python").
+python: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD) -j $(JOBS) --target psgkit_python
+
 # The demo needs only the CLI: configured without tests and benchmarks, so their packages are not needed.
 demo: deps-build
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DPSGKIT_BUILD_TESTS=OFF -DPSGKIT_BUILD_BENCH=OFF
@@ -39,6 +47,7 @@ test: build
 bench: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DPSGKIT_BUILD_BENCH=ON
 	cmake --build $(BUILD) -j $(JOBS) --target psgkit_bench psgkit_bench_report psgkit_cli
+	cmake --build $(BUILD) -j $(JOBS) --target psgkit_python || echo "Python package not built: its timings are skipped"
 	./bench/run.sh $(BUILD) out/bench
 
 # ASan + UBSan (GCC) build of the whole test suite in build-sanitize; SANITIZE_EXCLUDE is a ctest -E

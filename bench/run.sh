@@ -94,5 +94,13 @@ if [[ ${PSGKIT_BENCH_COHORT:-1} != 0 ]]; then
   fi
 fi
 
+# The Python package against MNE and the CLI (bench/python_bench.py), when it was built.
+if [[ -f $build/python/psgkit/__init__.py ]] && /usr/bin/python3 -c "import numpy, pandas, mne" 2>/dev/null; then
+  mkdir -p "$out/python"  # not *.json beside the benchmark files: bench_report table reads those
+  PYTHONPATH=$build/python /usr/bin/python3 "$here/bench/python_bench.py" "$night" "$psgkit" "$out/python/python.json" "$runs"
+else
+  echo "Python package or MNE not available: Python timings skipped"
+fi
+
 "$report" table --dir "$out" --out "$out/results.md" --yasa-stage-s "${YASA_STAGE_S:-3.9}" >/dev/null
 echo "results: $out/results.md ($out/*.json), $((SECONDS - started)) s"

@@ -2,7 +2,6 @@
 #include <fmt/format.h>
 
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli.hpp"
@@ -14,38 +13,6 @@ struct InfoArgs {
   std::string input;
   bool json = false;
 };
-
-nlohmann::json info_json(const psgkit::Recording& rec) {
-  nlohmann::json out;
-  out["file"] = rec.path().string();
-  out["file_type"] = std::string(psgkit::to_string(rec.file_type()));
-  out["reader"] = rec.opened_by_edflib() ? "edflib" : "psgkit";
-  out["start"] = rec.start().iso8601();
-  out["patient"] = rec.patient();
-  out["recording"] = rec.recording_id();
-  out["duration_s"] = rec.duration_s();
-  out["n_records"] = rec.n_records();
-  out["record_duration_s"] = rec.record_duration_s();
-  out["signals"] = nlohmann::json::array();
-  for (const psgkit::SignalInfo& s : rec.signals()) {
-    out["signals"].push_back({{"label", s.label},
-                              {"unit", s.unit},
-                              {"file_unit", s.file_unit},
-                              {"fs", s.fs_hz},
-                              {"n_samples", s.n_samples},
-                              {"transducer", s.transducer},
-                              {"prefilter", s.prefilter},
-                              {"physical_min", s.physical_min},
-                              {"physical_max", s.physical_max},
-                              {"digital_min", s.digital_min},
-                              {"digital_max", s.digital_max}});
-  }
-  out["annotations"] = rec.annotations().size();
-  out["gaps"] = nlohmann::json::array();
-  for (const psgkit::Gap& g : rec.gaps()) out["gaps"].push_back({{"start_s", g.start_s}, {"duration_s", g.duration_s}});
-  out["warnings"] = rec.warnings();
-  return out;
-}
 
 std::string info_text(const psgkit::Recording& rec) {
   std::string out;
@@ -73,7 +40,7 @@ const psgkit_cli::Register reg([](CLI::App& app) {
   cmd->add_flag("--json", args->json, "print JSON instead of text");
   cmd->callback([args] {
     const psgkit::Recording rec = psgkit::Recording::open(args->input);
-    psgkit_cli::emit("", args->json ? info_json(rec).dump(2) + "\n" : info_text(rec));
+    psgkit_cli::emit("", args->json ? psgkit::recording_info_json(rec) + "\n" : info_text(rec));
   });
 });
 

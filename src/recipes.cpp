@@ -524,19 +524,79 @@ FeatureTable compute_recipe_100hz(std::span<const RecipeChannel> channels, Recip
   return table;
 }
 
+namespace {
+
+// Column prefixes: options.prefixes when given (one per channel), else from the labels.
+std::vector<std::string> channel_prefixes(const std::vector<std::string>& labels, Recipe recipe,
+                                          const RecipeOptions& options, const std::string& source = "") {
+  if (!options.prefixes.empty() && options.prefixes.size() != labels.size())
+    throw Error(source, "prefixes", "one prefix per channel needed");
+  std::vector<std::string> prefixes;
+  for (size_t i = 0; i < labels.size(); ++i)
+    prefixes.push_back(options.prefixes.empty()
+                           ? (recipe == Recipe::Default ? column_prefix(labels[i]) : recipe_prefix(labels[i]))
+                           : options.prefixes[i]);
+  return prefixes;
+}
+
+std::string resampling_note(const std::string& label, const Resampler& resampler, Recipe recipe) {
+  return label + ": resampled from " + format_double(resampler.fs_in_hz()) + " Hz to " +
+         format_double(resampler.fs_out_hz()) + " Hz (psgkit::Resampler, ratio " + std::to_string(resampler.up()) +
+         "/" + std::to_string(resampler.down()) + ") before the " + std::string(to_string(recipe)) + " recipe" +
+         (recipe == Recipe::SleepEdfTimedomain
+              ? "; the histogram entropies depend on exact sample values, so they are not those of a native 100-Hz recording"
+              : "");
+}
+
+}  // namespace
+
+FeatureTable compute_recipe(std::span<const SignalSamples> signals, Recipe recipe, const RecipeOptions& options,
+                            std::vector<std::string>* notes, const std::string& source) {
+  if (signals.empty()) throw Error(source, "channels", "no channel given");
+  std::vector<std::string> labels;
+  for (const auto& s : signals) {
+    if (!(s.fs_hz > 0) || !std::isfinite(s.fs_hz))
+      throw Error(source, "fs_hz", s.label + ": sampling rate must be positive, got " + format_double(s.fs_hz));
+    labels.push_back(s.label);
+  }
+  const std::vector<std::string> prefixes = channel_prefixes(labels, recipe, options, source);
+  std::vector<std::vector<float>> floats(signals.size());
+  if (recipe == Recipe::Default) {
+    std::vector<ChannelSamples> inputs;
+    for (size_t i = 0; i < signals.size(); ++i) {
+      floats[i].assign(signals[i].samples_uv.begin(), signals[i].samples_uv.end());
+      inputs.push_back({prefixes[i], floats[i], signals[i].fs_hz});
+    }
+    return compute_features(inputs, options.features, notes);
+  }
+  // As compute_recipe(Recording) reads them: 100 Hz in double, other rates resampled from float.
+  std::vector<std::vector<double>> resampled(signals.size());
+  std::vector<std::span<const double>> at_100hz;
+  size_t n = std::numeric_limits<size_t>::max();
+  for (size_t i = 0; i < signals.size(); ++i) {
+    if (signals[i].fs_hz == kSleepEdfFsHz) {
+      at_100hz.push_back(signals[i].samples_uv);
+    } else {
+      const Resampler resampler(signals[i].fs_hz, kSleepEdfFsHz);
+      floats[i].assign(signals[i].samples_uv.begin(), signals[i].samples_uv.end());
+      const std::vector<float> y = resampler.process(std::span<const float>(floats[i]));
+      resampled[i].assign(y.begin(), y.end());
+      at_100hz.push_back(resampled[i]);
+      if (notes) notes->push_back(resampling_note(signals[i].label, resampler, recipe));
+    }
+    n = std::min(n, at_100hz.back().size());
+  }
+  std::vector<RecipeChannel> channels;
+  for (size_t i = 0; i < signals.size(); ++i) channels.push_back({prefixes[i], at_100hz[i].first(n)});
+  return compute_recipe_100hz(channels, recipe, options, notes);
+}
+
 FeatureTable compute_recipe(const Recording& recording, const std::vector<std::string>& channels, Recipe recipe,
                             const RecipeOptions& options, std::vector<std::string>* notes) {
   if (channels.empty()) throw Error(recording.path().string(), "channels", "no channel given");
-  if (!options.prefixes.empty() && options.prefixes.size() != channels.size())
-    throw Error(recording.path().string(), "prefixes", "one prefix per channel needed");
-  std::vector<std::string> prefixes;
+  const std::vector<std::string> prefixes = channel_prefixes(channels, recipe, options, recording.path().string());
   std::vector<int> indices;
-  for (size_t i = 0; i < channels.size(); ++i) {
-    prefixes.push_back(options.prefixes.empty()
-                           ? (recipe == Recipe::Default ? column_prefix(channels[i]) : recipe_prefix(channels[i]))
-                           : options.prefixes[i]);
-    indices.push_back(recording.require_signal(channels[i]));
-  }
+  for (const auto& label : channels) indices.push_back(recording.require_signal(label));
   if (recipe == Recipe::Default) {
     const std::vector<std::vector<float>> data = recording.read(indices);  // one pass over the file
     std::vector<ChannelSamples> inputs;
@@ -560,14 +620,7 @@ FeatureTable compute_recipe(const Recording& recording, const std::vector<std::s
     }
     const Resampler& resampler = resamplers.emplace_back(std::in_place, info.fs_hz, kSleepEdfFsHz).value();
     n = std::min(n, resampler.output_length(n_in));  // rates resampled differently may differ by a sample
-    if (notes)
-      notes->push_back(channels[i] + ": resampled from " + format_double(info.fs_hz) + " Hz to " +
-                       format_double(resampler.fs_out_hz()) + " Hz (psgkit::Resampler, ratio " +
-                       std::to_string(resampler.up()) + "/" + std::to_string(resampler.down()) + ") before the " +
-                       std::string(to_string(recipe)) + " recipe" +
-                       (recipe == Recipe::SleepEdfTimedomain
-                            ? "; the histogram entropies depend on exact sample values, so they are not those of a native 100-Hz recording"
-                            : ""));
+    if (notes) notes->push_back(resampling_note(channels[i], resampler, recipe));
   }
   const RecipeEpochs epochs = recipe_epochs(n, options, notes);
   FeatureTable table = recipe_table(recipe, prefixes, epochs);
@@ -601,11 +654,16 @@ FeatureTable compute_recipe(const Recording& recording, const std::vector<std::s
 }
 
 std::vector<std::string> pick_feature_channels(const Recording& recording, Recipe recipe) {
+  return pick_feature_channels(recording.signals(), recipe, recording.path().string());
+}
+
+std::vector<std::string> pick_feature_channels(const std::vector<SignalInfo>& signals, Recipe recipe,
+                                               const std::string& source) {
   static const std::regex electrode(R"(^(fp[z12]|af[z3-8]|f[z1-8]|ft[7-9]|ft10|fc[z1-6]|c[z1-6]|t[3-8]|tp[7-9]|tp10|cp[z1-6]|p[z1-8]|po[z3-8]|o[z12]|m[12]|a[12])([^a-z0-9].*)?$)",
                                     std::regex::icase);
   std::vector<std::string> picked;
   std::string eog;
-  for (const auto& s : recording.signals()) {
+  for (const auto& s : signals) {
     std::string lower;
     for (char c : s.label) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     const bool eeg = lower.rfind("eeg", 0) == 0 || std::regex_match(lower, electrode);
@@ -614,7 +672,7 @@ std::vector<std::string> pick_feature_channels(const Recording& recording, Recip
   }
   if (recipe == Recipe::SleepEdfTimedomain && !eog.empty()) picked.push_back(eog);
   if (picked.empty())
-    throw Error(recording.path().string(), "channels", "no EEG channel found by label; name them with --channels");
+    throw Error(source, "channels", "no EEG channel found by label; name them with --channels");
   return picked;
 }
 

@@ -828,6 +828,13 @@ void Recording::read(int signal, int64_t first_sample, std::span<float> out) con
   const Impl::Slice<float> slice = impl_->part(signal, first_sample, out);
   impl_->physical<float>(std::span<const Impl::Slice<float>>(&slice, 1));
 }
+void Recording::read(std::span<const int> signals, int64_t first_sample, std::span<const std::span<float>> out) const {
+  if (signals.size() != out.size())
+    throw Error(impl_->path.string(), "out", std::to_string(signals.size()) + " signals but " + std::to_string(out.size()) + " outputs");
+  std::vector<Impl::Slice<float>> slices;
+  for (size_t i = 0; i < signals.size(); ++i) slices.push_back(impl_->part(signals[i], first_sample, out[i]));
+  impl_->physical<float>(std::span<const Impl::Slice<float>>(slices));
+}
 void Recording::read_double(int signal, int64_t first_sample, std::span<double> out) const {
   const Impl::Slice<double> slice = impl_->part(signal, first_sample, out);
   impl_->physical<double>(std::span<const Impl::Slice<double>>(&slice, 1));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "edf_text.hpp"
 #include "psgkit/error.hpp"
 #include "psgkit/recipes.hpp"
 #include "psgkit/recording.hpp"
@@ -27,42 +28,55 @@ const char* const kEegPreference[] = {"fpzcz", "pzoz", "c4m1", "c3m2", "c4a1", "
                                       "c3a1", "c4a2", "czm2", "cza2", "o2m1", "o1m2", "f4m1", "f3m2"};
 const char* const kEogPreference[] = {"horizontal", "e1m2", "e2m1", "loc", "roc", "e1", "e2", "eogl", "eogr"};
 
-int find_canonical(const Recording& rec, std::string_view wanted) {
-  const auto& sig = rec.signals();
-  for (size_t i = 0; i < sig.size(); ++i)
-    if (canonical(sig[i].label) == wanted) return static_cast<int>(i);
+int find_canonical(const std::vector<SignalInfo>& signals, std::string_view wanted) {
+  for (size_t i = 0; i < signals.size(); ++i)
+    if (canonical(signals[i].label) == wanted) return static_cast<int>(i);
   return -1;
 }
 
-}  // namespace
+// Recording::require_signal's rule (case-insensitive exact label) on a list of signals.
+const std::string& require_label(const std::vector<SignalInfo>& signals, std::string_view label, const std::string& file) {
+  const std::string_view wanted = edf_text::trim(label);
+  std::string available;
+  for (const SignalInfo& s : signals) {
+    if (std::ranges::equal(s.label, wanted, [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        }))
+      return s.label;
+    available += (available.empty() ? "'" : ", '") + s.label + "'";
+  }
+  throw Error(file, "signal '" + std::string(label) + "'",
+              "not in the file; available: " + (available.empty() ? std::string("none") : available));
+}
 
-RecordingStaging stage_recording(const Recording& recording, const RecordingStagingOptions& options) {
-  const std::string file = recording.path().string();
-  RecordingStaging out;
+// Channels and model, chosen by label: the result's eeg_channels/eog_channel/model, and the labels to
+// compute the recipe on with their column prefixes, in the model's slot order.
+struct StagingChoice {
+  RecordingStaging result;
+  std::vector<std::string> channels, prefixes;
+};
+
+StagingChoice choose_staging(const std::vector<SignalInfo>& signals, const RecordingStagingOptions& options,
+                             const std::string& file) {
+  StagingChoice choice;
+  RecordingStaging& out = choice.result;
   // EEG: given labels, else the preference list, else recipes' generic EEG picker.
   if (!options.eeg.empty()) {
-    for (const auto& label : options.eeg) out.eeg_channels.push_back(recording.signals()[static_cast<size_t>(recording.require_signal(label))].label);
+    for (const auto& label : options.eeg) out.eeg_channels.push_back(require_label(signals, label, file));
   } else {
     for (const char* want : kEegPreference) {
-      const int i = find_canonical(recording, want);
-      if (i >= 0) out.eeg_channels.push_back(recording.signals()[static_cast<size_t>(i)].label);
+      const int i = find_canonical(signals, want);
+      if (i >= 0) out.eeg_channels.push_back(signals[static_cast<size_t>(i)].label);
     }
-    if (out.eeg_channels.empty()) {
-      for (const auto& label : pick_feature_channels(recording, Recipe::SleepEdfBandpower)) out.eeg_channels.push_back(label);
-    }
-    if (out.eeg_channels.empty()) {
-      std::string labels;
-      for (const auto& s : recording.signals()) labels += (labels.empty() ? "" : ", ") + s.label;
-      throw Error(file, "EEG channel", "no EEG channel recognised by label (give --eeg); signals: " + labels);
-    }
+    if (out.eeg_channels.empty()) out.eeg_channels = pick_feature_channels(signals, Recipe::SleepEdfBandpower, file);
   }
   if (!options.eog.empty()) {
-    out.eog_channel = recording.signals()[static_cast<size_t>(recording.require_signal(options.eog))].label;
+    out.eog_channel = require_label(signals, options.eog, file);
   } else {
     for (const char* want : kEogPreference) {
-      const int i = find_canonical(recording, want);
+      const int i = find_canonical(signals, want);
       if (i >= 0) {
-        out.eog_channel = recording.signals()[static_cast<size_t>(i)].label;
+        out.eog_channel = signals[static_cast<size_t>(i)].label;
         break;
       }
     }
@@ -79,7 +93,6 @@ RecordingStaging stage_recording(const Recording& recording, const RecordingStag
   } else {
     out.model = StagingModelId::Eeg1;
   }
-  std::vector<std::string> channels, prefixes;
   switch (out.model) {
     case StagingModelId::EegEog:
       if (out.eog_channel.empty()) throw Error(file, "EOG channel", "model a needs an EOG channel (give --eog)");
@@ -87,11 +100,11 @@ RecordingStaging stage_recording(const Recording& recording, const RecordingStag
     case StagingModelId::Eeg2:
       if (out.eeg_channels.size() < 2) throw Error(file, "EEG channel", "models a and b need two EEG channels (give --eeg A,B)");
       out.eeg_channels.resize(2);
-      channels = out.eeg_channels;
-      prefixes = {"fpz_cz", "pz_oz"};
+      choice.channels = out.eeg_channels;
+      choice.prefixes = {"fpz_cz", "pz_oz"};
       if (out.model == StagingModelId::EegEog) {
-        channels.push_back(out.eog_channel);
-        prefixes.push_back("eog");
+        choice.channels.push_back(out.eog_channel);
+        choice.prefixes.push_back("eog");
       } else {
         out.eog_channel.clear();
       }
@@ -99,23 +112,59 @@ RecordingStaging stage_recording(const Recording& recording, const RecordingStag
     case StagingModelId::Eeg1:
       out.eeg_channels.resize(1);
       out.eog_channel.clear();
-      channels = out.eeg_channels;
-      prefixes = {"eeg"};
+      choice.channels = out.eeg_channels;
+      choice.prefixes = {"eeg"};
       break;
     case StagingModelId::Bandpower:
       throw Error(file, "--model", "model d stages sleepedf-bandpower tables (stage --features), not recordings");
   }
-  RecipeOptions recipe_options;
-  recipe_options.prefixes = prefixes;
-  const FeatureTable table = compute_recipe(recording, channels, Recipe::SleepEdfTimedomain, recipe_options);
+  return choice;
+}
+
+RecordingStaging stage_table(StagingChoice choice, const FeatureTable& table, const RecordingStagingOptions& options,
+                             const std::string& file) {
   if (table.rows() == 0) throw Error(file, "duration", "the recording is shorter than one 30-s epoch");
-  const StagingModel model = StagingModel::load(out.model);
+  const StagingModel model = StagingModel::load(choice.result.model);
   StagingOptions staging_options;
-  staging_options.channels = prefixes;
+  staging_options.channels = choice.prefixes;
   staging_options.hmm = options.hmm;
-  out.epochs = model.stage_rows(table, staging_options);
-  out.domain = check_domain(table, prefixes, prefixes, DomainReference::load());
-  return out;
+  choice.result.epochs = model.stage_rows(table, staging_options);
+  choice.result.domain = check_domain(table, choice.prefixes, choice.prefixes, DomainReference::load());
+  return std::move(choice.result);
+}
+
+}  // namespace
+
+RecordingStaging stage_recording(const Recording& recording, const RecordingStagingOptions& options) {
+  const std::string file = recording.path().string();
+  StagingChoice choice = choose_staging(recording.signals(), options, file);
+  RecipeOptions recipe_options;
+  recipe_options.prefixes = choice.prefixes;
+  const FeatureTable table = compute_recipe(recording, choice.channels, Recipe::SleepEdfTimedomain, recipe_options);
+  return stage_table(std::move(choice), table, options, file);
+}
+
+RecordingStaging stage_signals(std::span<const SignalSamples> signals, const RecordingStagingOptions& options,
+                               const std::string& source) {
+  std::vector<SignalInfo> infos;
+  for (const SignalSamples& s : signals) {
+    SignalInfo& info = infos.emplace_back();
+    info.label = s.label;
+    info.fs_hz = s.fs_hz;
+    info.n_samples = static_cast<int64_t>(s.samples_uv.size());
+  }
+  StagingChoice choice = choose_staging(infos, options, source);
+  std::vector<SignalSamples> chosen;
+  for (const std::string& label : choice.channels)
+    for (const SignalSamples& s : signals)
+      if (s.label == label) {
+        chosen.push_back(s);
+        break;
+      }
+  RecipeOptions recipe_options;
+  recipe_options.prefixes = choice.prefixes;
+  const FeatureTable table = compute_recipe(chosen, Recipe::SleepEdfTimedomain, recipe_options, nullptr, source);
+  return stage_table(std::move(choice), table, options, source);
 }
 
 }  // namespace psgkit

@@ -199,6 +199,29 @@ TEST_CASE("reading a range of samples gives that slice of the whole read, across
   CHECK_THROWS_AS(rec.read(3, 0, one), psgkit::Error);
 }
 
+TEST_CASE("a range of several signals in one pass gives each signal's range read, into caller memory") {
+  psgkit_test::TempDir dir("recording-range-many");
+  const fs::path path = write_three_rates(dir);
+  const Recording rec = Recording::open(path);
+  const std::vector<int> order = {2, 0, 1};
+  // The same sample range of signals of different rates, as Python's Recording.data() rows use it.
+  const int64_t first = 7, count = 40;
+  std::vector<float> memory(order.size() * static_cast<size_t>(count), -1.0f);
+  std::vector<std::span<float>> rows;
+  for (size_t i = 0; i < order.size(); ++i) rows.emplace_back(memory.data() + i * count, static_cast<size_t>(count));
+  rec.read(order, first, rows);
+  for (size_t i = 0; i < order.size(); ++i) {
+    CAPTURE(i);
+    std::vector<float> alone(static_cast<size_t>(count));
+    rec.read(order[i], first, alone);
+    CHECK(std::vector<float>(rows[i].begin(), rows[i].end()) == alone);
+  }
+  std::vector<float> beyond(static_cast<size_t>(rec.signals()[0].n_samples));
+  const std::vector<std::span<float>> too_long = {std::span<float>(beyond), std::span<float>(beyond)};
+  CHECK_THROWS_AS(rec.read(std::vector<int>{0, 1}, 1, too_long), psgkit::Error);
+  CHECK_THROWS_AS(rec.read(std::vector<int>{0}, 0, too_long), psgkit::Error);
+}
+
 TEST_CASE("digital values outside the header's digital range are clipped first, as EDFlib does") {
   psgkit_test::TempDir dir("recording-clip");
   const fs::path path = dir.path / "clip.edf";

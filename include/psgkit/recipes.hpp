@@ -37,6 +37,7 @@
 namespace psgkit {
 
 class Recording;
+struct SignalInfo;
 
 enum class Recipe { Default, SleepEdfBandpower, SleepEdfTimedomain };
 
@@ -87,9 +88,27 @@ FeatureTable compute_recipe_100hz(std::span<const RecipeChannel> channels, Recip
 FeatureTable compute_recipe(const Recording& recording, const std::vector<std::string>& channels, Recipe recipe,
                             const RecipeOptions& options = {}, std::vector<std::string>* notes = nullptr);
 
+// A signal held in memory (e.g. an array from Python or MNE): samples in µV at fs_hz.
+struct SignalSamples {
+  std::string label;
+  double fs_hz = 0;
+  std::span<const double> samples_uv;
+};
+
+// compute_recipe on in-memory signals, the same computation as on a recording whose signals hold these
+// values: the Sleep-EDF recipes use 100-Hz signals as given (double) and resample other rates from
+// float (as a recording's samples are read), the default recipe runs compute_features on float samples.
+// Channels resampled to 100 Hz are cut to the shortest. `source` names the input in errors.
+// Throws psgkit::Error for no signal, a non-positive rate or a prefix count other than the signals'.
+FeatureTable compute_recipe(std::span<const SignalSamples> signals, Recipe recipe, const RecipeOptions& options = {},
+                            std::vector<std::string>* notes = nullptr, const std::string& source = "");
+
 // EEG channels of a recording by label: labels starting with "EEG", or whose first token is a 10-20
 // electrode name (Fp1, C3, Cz, O2, M1, A1, ...), with a rate of at least 50 Hz. For
 // sleepedf-timedomain also the first label containing "EOG" (the recipe's third channel).
 std::vector<std::string> pick_feature_channels(const Recording& recording, Recipe recipe);
+// The same choice among `signals` (only label and fs_hz are used); `source` names them in the error.
+std::vector<std::string> pick_feature_channels(const std::vector<SignalInfo>& signals, Recipe recipe,
+                                               const std::string& source);
 
 }  // namespace psgkit

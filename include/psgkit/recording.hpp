@@ -114,6 +114,10 @@ class Recording {
   // range outside [0, n_samples).
   void read(int signal, int64_t first_sample, std::span<float> out) const;
   void read_double(int signal, int64_t first_sample, std::span<double> out) const;
+  // Samples [first_sample, first_sample + out[i].size()) of signals[i] for every i, the same values as
+  // read(signals[i], first_sample, out[i]), in one pass over the data records and straight into the
+  // caller's memory (e.g. the rows of one array). Throws like the one-signal form, before decoding.
+  void read(std::span<const int> signals, int64_t first_sample, std::span<const std::span<float>> out) const;
   // Raw digital values as stored (16-bit EDF or 24-bit BDF, sign-extended; not clipped).
   std::vector<int32_t> read_digital(int signal) const;
 
@@ -133,6 +137,11 @@ class Recording {
   explicit Recording(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The summary `psgkit info --json` prints, as JSON text (indent 2): file, file_type, reader, start,
+// patient, recording, duration_s, n_records, record_duration_s, signals (label, unit, file_unit, fs,
+// n_samples, transducer, prefilter, physical/digital min/max), annotations (count), gaps, warnings.
+std::string recording_info_json(const Recording& recording);
 
 // A signal to write: samples in `unit` (µV for EEG). physical_min/max default to the data range
 // (padded) when left equal; digital range is the full 16-bit range.

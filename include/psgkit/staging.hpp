@@ -27,6 +27,7 @@
 #include <iosfwd>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,7 @@
 #include "psgkit/domain.hpp"
 #include "psgkit/feature_table.hpp"
 #include "psgkit/hypnogram.hpp"
+#include "psgkit/recipes.hpp"
 
 namespace psgkit {
 
@@ -190,5 +192,11 @@ struct RecordingStaging {
 // and applies the matching shipped model; measures the features against the shipped domain reference
 // (domain.hpp). Throws psgkit::Error.
 RecordingStaging stage_recording(const Recording& recording, const RecordingStagingOptions& options = {});
+// The same on signals held in memory (µV; e.g. arrays from Python or MNE), chosen by their labels as
+// in a recording. Equal to stage_recording of a recording whose signals hold these values: the recipe
+// reads 100-Hz signals in double and resamples other rates from float (compute_recipe on
+// SignalSamples). `source` names the input in errors. Throws psgkit::Error.
+RecordingStaging stage_signals(std::span<const SignalSamples> signals, const RecordingStagingOptions& options = {},
+                               const std::string& source = "");
 
 }  // namespace psgkit
