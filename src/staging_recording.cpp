@@ -68,7 +68,7 @@ RecordingStaging stage_recording(const Recording& recording, const RecordingStag
     }
   }
   // Model: a/b need the Sleep-EDF derivations (or two EEG labels given explicitly); anything else is
-  // staged with the montage-agnostic one-channel model on the best EEG.
+  // staged with a montage-agnostic one-EEG model on the best EEG: e with an EOG, else c.
   const bool sleep_edf_pair = out.eeg_channels.size() >= 2 && canonical(out.eeg_channels[0]) == "fpzcz" &&
                               canonical(out.eeg_channels[1]) == "pzoz";
   const bool two_given = options.eeg.size() >= 2;
@@ -77,7 +77,7 @@ RecordingStaging stage_recording(const Recording& recording, const RecordingStag
   } else if (sleep_edf_pair || two_given) {
     out.model = out.eog_channel.empty() ? StagingModelId::Eeg2 : StagingModelId::EegEog;
   } else {
-    out.model = StagingModelId::Eeg1;
+    out.model = out.eog_channel.empty() ? StagingModelId::Eeg1 : StagingModelId::Eeg1Eog;
   }
   std::vector<std::string> channels, prefixes;
   switch (out.model) {
@@ -102,6 +102,12 @@ RecordingStaging stage_recording(const Recording& recording, const RecordingStag
       channels = out.eeg_channels;
       prefixes = {"eeg"};
       break;
+    case StagingModelId::Eeg1Eog:
+      if (out.eog_channel.empty()) throw Error(file, "EOG channel", "model e needs an EOG channel (give --eog)");
+      out.eeg_channels.resize(1);
+      channels = {out.eeg_channels[0], out.eog_channel};
+      prefixes = {"eeg", "eog"};
+      break;
     case StagingModelId::Bandpower:
       throw Error(file, "--model", "model d stages sleepedf-bandpower tables (stage --features), not recordings");
   }
@@ -113,6 +119,9 @@ RecordingStaging stage_recording(const Recording& recording, const RecordingStag
   StagingOptions staging_options;
   staging_options.channels = prefixes;
   staging_options.hmm = options.hmm;
+  staging_options.age_years = options.age_years;
+  staging_options.sex = options.sex;
+  out.n3_variance_inflation = model.n3_variance_inflation();
   out.epochs = model.stage_rows(table, staging_options);
   return out;
 }
