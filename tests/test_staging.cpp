@@ -645,9 +645,9 @@ TEST_CASE("expected-N3 interval: closed form, coverage and the fitted variance i
   CHECK(l80 == doctest::Approx(17.8));
   std::vector<double> truth, lo, hi;
   for (int k = 1; k <= 5; ++k) {
-    // A night with V = 1 as 4 epochs at p = 0.5 (expected 1 min) and truth = expected - error.
+    // A night with V = 1 as 4 epochs at p = 0.5 (expected 1 min) and truth = expected + error.
     const ExpectedMinutes ek = expected_stage_minutes({0.5, 0.5, 0.5, 0.5}, 30.0, l80, 1e9);
-    truth.push_back(ek.expected_min - err[static_cast<size_t>(k - 1)]);
+    truth.push_back(ek.expected_min + err[static_cast<size_t>(k - 1)]);
     lo.push_back(ek.lo95_min);
     hi.push_back(ek.hi95_min);
   }
@@ -706,7 +706,7 @@ TEST_CASE("shipped timedomain models take age and sex optionally and change N3 w
   for (StagingModelId id : {StagingModelId::EegEog, StagingModelId::Eeg2, StagingModelId::Eeg1, StagingModelId::Eeg1Eog}) {
     const StagingModel model = StagingModel::load(id);
     CHECK(model.takes_demographics());
-    CHECK(model.n3_variance_inflation() > 1.0);
+    CHECK(model.n3_variance_inflation() >= 1.0);  // 1 when the model was built without CV
     StagingOptions none, young, old;
     young.age_years = 25;
     old.age_years = 95;
