@@ -3,6 +3,7 @@
 // model c there; bench_pipeline.cpp times model c on the night's real features).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -29,7 +30,7 @@ psgkit::FeatureTable synthetic_night(const std::vector<std::string>& prefixes, c
 void BM_ModelInferenceSynthetic(benchmark::State& state, psgkit::StagingModelId id, bool hmm) {
   const psgkit::StagingModel model = psgkit::StagingModel::load(id);
   std::vector<std::string> prefixes = model.channel_slots();
-  if (prefixes == std::vector<std::string>{"eeg"}) prefixes = {"fpz_cz"};
+  std::replace(prefixes.begin(), prefixes.end(), std::string("eeg"), std::string("fpz_cz"));  // models c, e
   const psgkit::FeatureTable table = synthetic_night(prefixes, model.channel_features());
   psgkit::StagingOptions options;
   options.channels = prefixes;
@@ -44,3 +45,5 @@ void BM_ModelInferenceSynthetic(benchmark::State& state, psgkit::StagingModelId 
 
 BENCHMARK_CAPTURE(BM_ModelInferenceSynthetic, a_eeg_eog_hmm, psgkit::StagingModelId::EegEog, true)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_ModelInferenceSynthetic, a_eeg_eog_no_hmm, psgkit::StagingModelId::EegEog, false)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ModelInferenceSynthetic, c_eeg1_hmm, psgkit::StagingModelId::Eeg1, true)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ModelInferenceSynthetic, e_eeg1_eog_hmm, psgkit::StagingModelId::Eeg1Eog, true)->Unit(benchmark::kMillisecond);

@@ -24,7 +24,7 @@ std::vector<std::string> split_commas(const std::string& text) {
 
 psgkit::StagingModelId model_id_option(const std::string& text) {
   const auto id = psgkit::parse_staging_model_id(text);
-  if (!id) throw psgkit::Error("", "--model", "unknown model '" + text + "' (a, b, c or d)");
+  if (!id) throw psgkit::Error("", "--model", "unknown model '" + text + "' (a, b, c, d or e)");
   return *id;
 }
 
@@ -58,8 +58,9 @@ void write_result(const std::string& out, bool as_json, const psgkit::StagedEpoc
 const psgkit_cli::Register reg_stage([](CLI::App& app) {
   auto* cmd = app.add_subcommand("stage", "Stage 30-s epochs (W/N1/N2/N3/REM + probabilities) from an EDF or a features table");
   struct Args {
-    std::string input, features, eeg, eog, out, model;
+    std::string input, features, eeg, eog, out, model, sex;
     bool json = false, no_hmm = false;
+    std::optional<double> age_years;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("file", args->input, "EDF/EDF+/BDF recording");
@@ -68,7 +69,9 @@ const psgkit_cli::Register reg_stage([](CLI::App& app) {
                   "recipe detected from the columns)");
   cmd->add_option("--eeg", args->eeg, "EEG channel label(s), comma-separated (default: picked by label)");
   cmd->add_option("--eog", args->eog, "EOG channel label (default: picked by label; none if absent)");
-  cmd->add_option("--model", args->model, "a (EEG+EOG), b (2 EEG), c (1 EEG), d (bandpower table); default: from the channels");
+  cmd->add_option("--model", args->model, "a (Fpz-Cz+Pz-Oz+EOG), b (Fpz-Cz+Pz-Oz), c (1 EEG), e (1 EEG + EOG), d (bandpower table); default: from the channels");
+  cmd->add_option("--age", args->age_years, "subject's age in years (optional model input)");
+  cmd->add_option("--sex", args->sex, "subject's sex, F or M (optional model input)")->check(CLI::IsMember({"F", "M"}));
   cmd->add_option("-o,--out", args->out, "output file (default: stdout)");
   cmd->add_flag("--json", args->json, "write JSON (channels, model, per-epoch stage and probabilities) instead of CSV");
   cmd->add_flag("--no-hmm", args->no_hmm, "raw classifier probabilities, without HMM smoothing");
@@ -81,9 +84,12 @@ const psgkit_cli::Register reg_stage([](CLI::App& app) {
       const psgkit::StagingModel model = psgkit::StagingModel::load(id);
       psgkit::StagingOptions options;
       options.hmm = !args->no_hmm;
+      options.age_years = args->age_years;
+      if (!args->sex.empty()) options.sex = args->sex[0];
       options.channels = split_commas(args->eeg);
-      if (options.channels.empty() && id == psgkit::StagingModelId::Eeg1)
-        options.channels = {table.column("fpz_cz_std") >= 0 ? "fpz_cz" : "pz_oz"};
+      const std::string eeg1 = table.column("fpz_cz_std") >= 0 ? "fpz_cz" : "pz_oz";
+      if (options.channels.empty() && id == psgkit::StagingModelId::Eeg1) options.channels = {eeg1};
+      if (options.channels.empty() && id == psgkit::StagingModelId::Eeg1Eog) options.channels = {eeg1, "eog"};
       const psgkit::StagedEpochs staged = model.stage_rows(table, options);
       std::optional<psgkit::DomainCheck> domain;
       if (id != psgkit::StagingModelId::Bandpower) {
@@ -102,6 +108,8 @@ const psgkit_cli::Register reg_stage([](CLI::App& app) {
     options.eeg = split_commas(args->eeg);
     options.eog = args->eog;
     options.hmm = !args->no_hmm;
+    options.age_years = args->age_years;
+    if (!args->sex.empty()) options.sex = args->sex[0];
     if (!args->model.empty()) options.model = model_id_option(args->model);
     const psgkit::RecordingStaging result = psgkit::stage_recording(recording, options);
     std::string eeg_list;
@@ -118,14 +126,14 @@ const psgkit_cli::Register reg_stage([](CLI::App& app) {
 const psgkit_cli::Register reg_train([](CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Rebuild the shipped staging models and the cross-validation report");
   struct Args {
-    std::string data = "../shared/data", out = "data/models", models = "a,b,c,d";
+    std::string data = "../shared/data", out = "data/models", models = "a,b,c,d,e";
     bool no_cv = false, ablation = false, reference_only = false;
     int folds = 10, max_nights = 0, rounds = 0;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("--data", args->data, "shared data folder (sleep-edf-153/, sleep-edf/)")->capture_default_str();
   cmd->add_option("-o,--out", args->out, "output folder for models and report")->capture_default_str();
-  cmd->add_option("--models", args->models, "models to build: comma-separated subset of a,b,c,d")->capture_default_str();
+  cmd->add_option("--models", args->models, "models to build: comma-separated subset of a,b,c,d,e (each writes its own staging-cv-report-<id>.{json,md})")->capture_default_str();
   cmd->add_flag("--no-cv", args->no_cv, "skip cross-validation (final models only, no report)");
   cmd->add_flag("--ablation", args->ablation, "also cross-validate feature variants of model a");
   cmd->add_flag("--reference-only", args->reference_only,

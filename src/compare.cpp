@@ -161,6 +161,7 @@ NightAnalysis analyse_night(const NightInput& input, const NightAnalysisOptions&
   night.path = input.path;
   std::optional<Recording> recording;
   std::vector<std::string> staged_eeg;
+  std::optional<double> n3_variance_inflation;  // the staging model's calibrated interval
   if (is_recording_file(input.path)) {
     recording.emplace(Recording::open(input.path));
     // An annotation-only EDF+ file is a hypnogram.
@@ -173,6 +174,7 @@ NightAnalysis analyse_night(const NightInput& input, const NightAnalysisOptions&
     night.notes.push_back("hypnogram: " + input.hypnogram->string());
   } else if (recording) {
     RecordingStaging staging = stage_recording(*recording, options.staging);
+    n3_variance_inflation = staging.n3_variance_inflation;
     night.hypnogram = staging.epochs.to_hypnogram();
     night.staged_automatically = true;
     staged_eeg = staging.eeg_channels;
@@ -190,7 +192,9 @@ NightAnalysis analyse_night(const NightInput& input, const NightAnalysisOptions&
     night.hypnogram = read_hypnogram(input.path);
     night.staged_automatically = !night.hypnogram.probabilities.empty();
   }
-  night.statistics = sleep_statistics(night.hypnogram, options.stats);
+  SleepStatsOptions stats_options = options.stats;
+  if (n3_variance_inflation) stats_options.n3_variance_inflation = *n3_variance_inflation;
+  night.statistics = sleep_statistics(night.hypnogram, stats_options);
 
   // Expected N3 exists only for hypnograms with stage probabilities.
   std::set<std::string> done;

@@ -12,6 +12,7 @@ namespace psgkit {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kZ95 = 1.959963984540054;  // two-sided 95 % normal quantile
 // Minute thresholds are compared with this slack so that e.g. 10 epochs of 30 s reach 5 min exactly.
 constexpr double kMinuteSlack = 1e-9;
 
@@ -317,21 +318,63 @@ SleepStatistics sleep_statistics(const Hypnogram& hypnogram, const SleepStatsOpt
 
   double expected = kNaN, lo95 = kNaN, hi95 = kNaN;
   if (!hypnogram.probabilities.empty()) {
-    double sum_p = 0, sum_var = 0;
-    for (size_t i = begin; i < end; ++i) {
-      const double p = hypnogram.probabilities[i][static_cast<size_t>(Stage::N3)];
-      sum_p += p;
-      sum_var += p * (1.0 - p);
-    }
-    expected = sum_p * m;
-    const double sd = std::sqrt(sum_var) * m;
-    lo95 = std::max(0.0, expected - 1.959963984540054 * sd);
-    hi95 = std::min(tib, expected + 1.959963984540054 * sd);
+    std::vector<double> p_n3;
+    p_n3.reserve(end - begin);
+    for (size_t i = begin; i < end; ++i) p_n3.push_back(hypnogram.probabilities[i][static_cast<size_t>(Stage::N3)]);
+    const ExpectedMinutes e = expected_stage_minutes(p_n3, hypnogram.epoch_s, options.n3_variance_inflation, tib);
+    expected = e.expected_min;
+    lo95 = e.lo95_min;
+    hi95 = e.hi95_min;
   }
   add("N3_expected", expected, "min");
   add("N3_expected_lo95", lo95, "min");
   add("N3_expected_hi95", hi95, "min");
   return out;
+}
+
+ExpectedMinutes expected_stage_minutes(const std::vector<double>& p, double epoch_s, double variance_inflation,
+                                       double max_min) {
+  if (!(variance_inflation > 0)) throw Error("", "n3_variance_inflation", "must be positive");
+  const double m = epoch_s / 60.0;
+  double sum_p = 0, sum_var = 0;
+  for (double v : p) {
+    sum_p += v;
+    sum_var += v * (1.0 - v);
+  }
+  ExpectedMinutes out;
+  out.expected_min = sum_p * m;
+  const double sd = std::sqrt(variance_inflation * sum_var) * m;
+  out.lo95_min = std::max(0.0, out.expected_min - kZ95 * sd);
+  out.hi95_min = std::min(max_min, out.expected_min + kZ95 * sd);
+  return out;
+}
+
+double interval_coverage(const std::vector<double>& truth, const std::vector<double>& lo, const std::vector<double>& hi) {
+  if (truth.size() != lo.size() || truth.size() != hi.size())
+    throw Error("", "interval", "truth, lower and upper bounds need one value per night");
+  if (truth.empty()) return kNaN;
+  size_t covered = 0;
+  for (size_t i = 0; i < truth.size(); ++i) covered += truth[i] >= lo[i] && truth[i] <= hi[i];
+  return static_cast<double>(covered) / static_cast<double>(truth.size());
+}
+
+double fit_variance_inflation(const std::vector<double>& error_min, const std::vector<double>& bernoulli_variance,
+                              double epoch_s, double target) {
+  if (error_min.size() != bernoulli_variance.size())
+    throw Error("", "variance", "one Bernoulli variance per error is needed");
+  const double m = epoch_s / 60.0;
+  std::vector<double> ratio;
+  for (size_t i = 0; i < error_min.size(); ++i)
+    if (bernoulli_variance[i] > 0 && std::isfinite(error_min[i])) {
+      const double r = error_min[i] / (kZ95 * m * std::sqrt(bernoulli_variance[i]));
+      ratio.push_back(r * r);
+    }
+  if (ratio.empty()) return kNaN;
+  std::sort(ratio.begin(), ratio.end());
+  const double pos = target * static_cast<double>(ratio.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(pos));
+  const double hi_value = lo + 1 < ratio.size() ? ratio[lo + 1] : ratio[lo];
+  return std::max(1.0, ratio[lo] + (pos - static_cast<double>(lo)) * (hi_value - ratio[lo]));
 }
 
 }  // namespace psgkit

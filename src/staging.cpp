@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <limits>
 #include <map>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "psgkit/error.hpp"
@@ -43,6 +44,7 @@ namespace {
 constexpr int kCentredHalfEpochs = 7;  // 15-epoch (7.5 min) triangular window, as YASA
 constexpr int kPastEpochs = 4;         // 2 min: the current and 3 previous epochs
 constexpr int kSdHalfEpochs = 5;       // 5.5 min
+constexpr int kLongHalfEpochs = 20;    // 20.5 min
 const char* const kBandNames[] = {"delta", "theta", "alpha", "beta", "gamma"};
 
 // Base (transformed) feature names of one channel.
@@ -116,35 +118,80 @@ std::vector<std::string> design_feature_names(const DesignSpec& spec) {
   if (spec.centered) add_block("_z_c7.5min");
   if (spec.past) add_block("_z_p2min");
   if (spec.centered_sd) add_block("_z_sd5.5min");
+  if (spec.raw_context) add_block("_c7.5min");
+  if (spec.long_context) add_block("_z_c20min");
+  if (spec.demographics) {
+    out.push_back("age_years");
+    out.push_back("sex_female");
+  }
   return out;
 }
 
+std::pair<double, double> blended_location_scale(double median, double iqr, double ref_median, double ref_iqr,
+                                                 size_t n_epochs) {
+  if (!std::isfinite(ref_median) || !std::isfinite(ref_iqr)) return {median, iqr};
+  const double w = std::min(1.0, static_cast<double>(n_epochs) / kFullNormalisationEpochs);
+  if (!std::isfinite(median)) return {ref_median, ref_iqr};
+  return {w * median + (1 - w) * ref_median, w * iqr + (1 - w) * ref_iqr};
+}
+
+namespace {
+// Median and IQR of the finite values of a column (IQR 1 for a constant column: centre only).
+std::pair<double, double> column_location_scale(const std::vector<double>& column, std::vector<double>& finite) {
+  finite.clear();
+  for (double v : column)
+    if (std::isfinite(v)) finite.push_back(v);
+  const double median = quantile(finite, 0.5);
+  double iqr = quantile(finite, 0.75) - quantile(finite, 0.25);
+  if (!(iqr > 0)) iqr = 1.0;
+  return {median, iqr};
+}
+}  // namespace
+
+void base_feature_location_scale(const FeatureTable& table, const std::string& recipe,
+                                 const std::vector<std::string>& prefixes, std::vector<double>& median,
+                                 std::vector<double>& iqr) {
+  const size_t n_base = base_names(recipe).size(), rows = table.rows();
+  median.clear();
+  iqr.clear();
+  std::vector<double> column(rows), finite;
+  for (const auto& prefix : prefixes) {
+    const std::vector<double> base = base_features(table, recipe, prefix);
+    for (size_t k = 0; k < n_base; ++k) {
+      for (size_t r = 0; r < rows; ++r) column[r] = base[r * n_base + k];
+      const auto [m, s] = column_location_scale(column, finite);
+      median.push_back(m);
+      iqr.push_back(s);
+    }
+  }
+}
+
 std::vector<float> build_design(const FeatureTable& table, const DesignSpec& spec,
-                                const std::vector<std::string>& prefixes, const std::vector<long>& epoch_index) {
+                                const std::vector<std::string>& prefixes, const std::vector<long>& epoch_index,
+                                const Demographics& demographics) {
   if (prefixes.size() != spec.slots.size())
     throw Error("", "channels", "the model needs " + std::to_string(spec.slots.size()) + " channel(s), got " +
                                     std::to_string(prefixes.size()));
   const size_t rows = table.rows();
   const size_t n_base = base_names(spec.recipe).size();
   const size_t n_slot_cols = n_base * spec.slots.size();
-  const size_t n_blocks = 1 + spec.raw + spec.centered + spec.past + spec.centered_sd;
-  const size_t n_cols = n_blocks * n_slot_cols;
+  const size_t n_blocks = 1 + spec.raw + spec.centered + spec.past + spec.centered_sd + spec.raw_context + spec.long_context;
+  const size_t n_cols = n_blocks * n_slot_cols + (spec.demographics ? 2 : 0);
+  const bool has_reference = spec.reference_median.size() == n_slot_cols && spec.reference_iqr.size() == n_slot_cols;
   std::vector<float> design(rows * n_cols, std::numeric_limits<float>::quiet_NaN());
   std::vector<double> column(rows), z(rows), finite;
   for (size_t s = 0; s < spec.slots.size(); ++s) {
     const std::vector<double> base = base_features(table, spec.recipe, prefixes[s]);
     for (size_t k = 0; k < n_base; ++k) {
       for (size_t r = 0; r < rows; ++r) column[r] = base[r * n_base + k];
-      finite.clear();
-      for (double v : column)
-        if (std::isfinite(v)) finite.push_back(v);
-      const double median = quantile(finite, 0.5);
-      double iqr = quantile(finite, 0.75) - quantile(finite, 0.25);
-      if (!(iqr > 0)) iqr = 1.0;  // constant feature over the recording: centre only
+      const size_t col_in_block = s * n_base + k;
+      auto [median, iqr] = column_location_scale(column, finite);
+      if (has_reference)
+        std::tie(median, iqr) = blended_location_scale(median, iqr, spec.reference_median[col_in_block],
+                                                       spec.reference_iqr[col_in_block], rows);
       for (size_t r = 0; r < rows; ++r) z[r] = (column[r] - median) / iqr;
 
       size_t block = 0;
-      const size_t col_in_block = s * n_base + k;
       auto put = [&](size_t r, double v) {
         design[r * n_cols + block * n_slot_cols + col_in_block] = static_cast<float>(v);
       };
@@ -155,18 +202,18 @@ std::vector<float> build_design(const FeatureTable& table, const DesignSpec& spe
       for (size_t r = 0; r < rows; ++r) put(r, z[r]);
       ++block;
       // Windows in recording time: two pointers over the increasing epoch indices.
-      auto windowed = [&](long before, long after, auto&& weight_of, bool sd) {
+      auto windowed = [&](long before, long after, auto&& weight_of, bool sd, const std::vector<double>& x) {
         size_t lo = 0, hi = 0;
         for (size_t r = 0; r < rows; ++r) {
           while (epoch_index[lo] < epoch_index[r] - before) ++lo;
           while (hi < rows && epoch_index[hi] <= epoch_index[r] + after) ++hi;
           double sw = 0, swx = 0, swxx = 0;
           for (size_t j = lo; j < hi; ++j) {
-            if (!std::isfinite(z[j])) continue;
+            if (!std::isfinite(x[j])) continue;
             const double w = weight_of(epoch_index[j] - epoch_index[r]);
             sw += w;
-            swx += w * z[j];
-            swxx += w * z[j] * z[j];
+            swx += w * x[j];
+            swxx += w * x[j] * x[j];
           }
           double v = std::numeric_limits<double>::quiet_NaN();
           if (sw > 0) {
@@ -177,13 +224,20 @@ std::vector<float> build_design(const FeatureTable& table, const DesignSpec& spe
         }
         ++block;
       };
-      if (spec.centered)
-        windowed(kCentredHalfEpochs, kCentredHalfEpochs,
-                 [](long d) { return 1.0 - static_cast<double>(std::labs(d)) / (kCentredHalfEpochs + 1); }, false);
-      if (spec.past) windowed(kPastEpochs - 1, 0, [](long) { return 1.0; }, false);
-      if (spec.centered_sd) windowed(kSdHalfEpochs, kSdHalfEpochs, [](long) { return 1.0; }, true);
+      const auto triangular = [](long d) { return 1.0 - static_cast<double>(std::labs(d)) / (kCentredHalfEpochs + 1); };
+      const auto flat = [](long) { return 1.0; };
+      if (spec.centered) windowed(kCentredHalfEpochs, kCentredHalfEpochs, triangular, false, z);
+      if (spec.past) windowed(kPastEpochs - 1, 0, flat, false, z);
+      if (spec.centered_sd) windowed(kSdHalfEpochs, kSdHalfEpochs, flat, true, z);
+      if (spec.raw_context) windowed(kCentredHalfEpochs, kCentredHalfEpochs, triangular, false, column);
+      if (spec.long_context) windowed(kLongHalfEpochs, kLongHalfEpochs, flat, false, z);
     }
   }
+  if (spec.demographics)
+    for (size_t r = 0; r < rows; ++r) {
+      design[r * n_cols + n_cols - 2] = static_cast<float>(demographics.age_years);
+      design[r * n_cols + n_cols - 1] = static_cast<float>(demographics.sex_female);
+    }
   return design;
 }
 
@@ -197,6 +251,7 @@ std::string_view to_string(StagingModelId id) {
     case StagingModelId::Eeg2: return "b";
     case StagingModelId::Eeg1: return "c";
     case StagingModelId::Bandpower: return "d";
+    case StagingModelId::Eeg1Eog: return "e";
   }
   return "?";
 }
@@ -206,6 +261,7 @@ std::optional<StagingModelId> parse_staging_model_id(std::string_view text) {
   if (text == "b" || text == "eeg2") return StagingModelId::Eeg2;
   if (text == "c" || text == "eeg1") return StagingModelId::Eeg1;
   if (text == "d" || text == "bandpower") return StagingModelId::Bandpower;
+  if (text == "e" || text == "eeg1-eog") return StagingModelId::Eeg1Eog;
   return std::nullopt;
 }
 
@@ -215,6 +271,7 @@ std::string staging_model_file_name(StagingModelId id) {
     case StagingModelId::Eeg2: return "staging-b-eeg2.ubj";
     case StagingModelId::Eeg1: return "staging-c-eeg1.ubj";
     case StagingModelId::Bandpower: return "staging-d-bandpower.ubj";
+    case StagingModelId::Eeg1Eog: return "staging-e-eeg1-eog.ubj";
   }
   return {};
 }
@@ -389,6 +446,7 @@ struct StagingModel::Impl {
   DesignSpec spec;
   std::vector<std::string> channel_features;
   StagingHmm hmm;
+  double n3_variance_inflation = 1.0;
   detail::BoostedTrees trees;
 };
 
@@ -422,6 +480,19 @@ StagingModel StagingModel::load(const std::filesystem::path& file) {
     impl->spec.centered = design.at("centered").get<bool>();
     impl->spec.past = design.at("past").get<bool>();
     impl->spec.centered_sd = design.at("centered_sd").get<bool>();
+    // Fields added after format 1's first files: absent = off.
+    impl->spec.raw_context = design.value("raw_context", false);
+    impl->spec.long_context = design.value("long_context", false);
+    impl->spec.demographics = design.value("demographics", false);
+    if (meta.contains("reference")) {
+      impl->spec.reference_median = meta.at("reference").at("median").get<std::vector<double>>();
+      impl->spec.reference_iqr = meta.at("reference").at("iqr").get<std::vector<double>>();
+      if (impl->spec.reference_median.size() != impl->spec.reference_iqr.size())
+        throw Error(file.string(), "reference", "median and iqr need one value per base feature and slot");
+    }
+    impl->n3_variance_inflation = meta.value("n3_variance_inflation", 1.0);
+    if (!(impl->n3_variance_inflation > 0) || !std::isfinite(impl->n3_variance_inflation))
+      throw Error(file.string(), "n3_variance_inflation", "must be positive and finite");
     impl->channel_features = staging_detail::channel_features(impl->spec.recipe);
     const size_t n_features = design_feature_names(impl->spec).size();
     if (meta.at("n_features").get<size_t>() != n_features || impl->trees.n_features() != n_features ||
@@ -465,6 +536,8 @@ const std::string& StagingModel::recipe() const { return impl_->spec.recipe; }
 const std::vector<std::string>& StagingModel::channel_slots() const { return impl_->spec.slots; }
 const std::vector<std::string>& StagingModel::channel_features() const { return impl_->channel_features; }
 const StagingHmm& StagingModel::hmm() const { return impl_->hmm; }
+double StagingModel::n3_variance_inflation() const { return impl_->n3_variance_inflation; }
+bool StagingModel::takes_demographics() const { return impl_->spec.demographics; }
 
 std::vector<std::string> StagingModel::design_columns() const { return design_feature_names(impl_->spec); }
 
@@ -473,8 +546,19 @@ std::vector<float> StagingModel::design_matrix(const FeatureTable& table, const 
   if (prefixes.empty()) {
     prefixes = impl_->spec.slots;
     if (prefixes == std::vector<std::string>{"eeg"}) prefixes = {"fpz_cz"};
+    if (prefixes == std::vector<std::string>{"eeg", "eog"}) prefixes = {"fpz_cz", "eog"};
   }
-  return build_design(table, impl_->spec, prefixes, epoch_indices(table.onset_s));
+  Demographics demographics;
+  if (options.age_years) {
+    if (!(*options.age_years >= 0 && *options.age_years <= 130))
+      throw Error("", "age", "age must be in years, 0 to 130 (got " + format_double(*options.age_years) + ")");
+    demographics.age_years = *options.age_years;
+  }
+  if (options.sex) {
+    if (*options.sex != 'F' && *options.sex != 'M') throw Error("", "sex", "sex must be F or M");
+    demographics.sex_female = *options.sex == 'F' ? 1.0 : 0.0;
+  }
+  return build_design(table, impl_->spec, prefixes, epoch_indices(table.onset_s), demographics);
 }
 
 std::vector<StageProbabilities> StagingModel::predict_proba(const FeatureTable& table, const StagingOptions& options) const {
@@ -511,6 +595,7 @@ StagingModelId detect_staging_model(const FeatureTable& table) {
   const bool fpz = has_channel("fpz_cz", td), pz = has_channel("pz_oz", td), eog = has_channel("eog", td);
   if (fpz && pz && eog) return StagingModelId::EegEog;
   if (fpz && pz) return StagingModelId::Eeg2;
+  if ((fpz || pz) && eog) return StagingModelId::Eeg1Eog;
   if (fpz || pz) return StagingModelId::Eeg1;
   const auto& bp = bandpower_channel_features();
   if (has_channel("fpz_cz", bp) && has_channel("pz_oz", bp)) return StagingModelId::Bandpower;

@@ -2,7 +2,9 @@
 // inference build features with the same code.
 #pragma once
 
+#include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "psgkit/feature_table.hpp"
@@ -26,7 +28,23 @@ struct DesignSpec {
   bool centered = true;     // triangular-weighted centred mean of z, ±7 epochs
   bool past = true;         // mean of z over the current and 3 previous epochs
   bool centered_sd = true;  // SD of z over ±5 epochs
+  bool raw_context = false; // triangular-weighted centred mean of the raw values, ±7 epochs (absolute amplitude)
+  bool long_context = false; // centred mean of z over ±20 epochs (10 min either side)
+  bool demographics = false; // two last columns: age (years) and sex (1 female, 0 male), NaN when unknown
   // z itself is always included.
+  // Training distribution of each base feature (slot-major, base_names order): the median over training
+  // nights of each night's median and IQR. Empty: per-recording normalisation only (older files).
+  std::vector<double> reference_median, reference_iqr;
+};
+
+// Recordings of at least this many epochs are normalised by their own median and IQR only; shorter
+// ones blend them with the training reference by weight n / kFullNormalisationEpochs (see build_design).
+inline constexpr double kFullNormalisationEpochs = 480;  // 4 h
+
+// Optional subject inputs of a model with DesignSpec::demographics (NaN = unknown).
+struct Demographics {
+  double age_years = std::numeric_limits<double>::quiet_NaN();
+  double sex_female = std::numeric_limits<double>::quiet_NaN();  // 1 female, 0 male
 };
 
 const std::vector<std::string>& channel_features(const std::string& recipe);
@@ -35,6 +53,16 @@ std::vector<std::string> design_feature_names(const DesignSpec& spec);
 // Row-major rows x design_feature_names(spec).size() float matrix; NaN = missing.
 // `prefixes` map the spec's slots to column prefixes of `table`.
 std::vector<float> build_design(const FeatureTable& table, const DesignSpec& spec,
-                                const std::vector<std::string>& prefixes, const std::vector<long>& epoch_index);
+                                const std::vector<std::string>& prefixes, const std::vector<long>& epoch_index,
+                                const Demographics& demographics = {});
+// Per-night median and IQR of every base feature of `prefixes` (slot-major), for the training reference.
+void base_feature_location_scale(const FeatureTable& table, const std::string& recipe,
+                                 const std::vector<std::string>& prefixes, std::vector<double>& median,
+                                 std::vector<double>& iqr);
+// The normalisation centre and scale of one base feature: the recording's own (median, IQR) blended
+// with the reference by w = min(1, n_epochs / kFullNormalisationEpochs): centre = w·median +
+// (1 − w)·ref_median, scale = w·iqr + (1 − w)·ref_iqr. NaN references (or none) keep the recording's own.
+std::pair<double, double> blended_location_scale(double median, double iqr, double ref_median, double ref_iqr,
+                                                 size_t n_epochs);
 
 }  // namespace psgkit::staging_detail

@@ -82,7 +82,7 @@ StagingChoice choose_staging(const std::vector<SignalInfo>& signals, const Recor
     }
   }
   // Model: a/b need the Sleep-EDF derivations (or two EEG labels given explicitly); anything else is
-  // staged with the montage-agnostic one-channel model on the best EEG.
+  // staged with a montage-agnostic one-EEG model on the best EEG: e with an EOG, else c.
   const bool sleep_edf_pair = out.eeg_channels.size() >= 2 && canonical(out.eeg_channels[0]) == "fpzcz" &&
                               canonical(out.eeg_channels[1]) == "pzoz";
   const bool two_given = options.eeg.size() >= 2;
@@ -91,7 +91,7 @@ StagingChoice choose_staging(const std::vector<SignalInfo>& signals, const Recor
   } else if (sleep_edf_pair || two_given) {
     out.model = out.eog_channel.empty() ? StagingModelId::Eeg2 : StagingModelId::EegEog;
   } else {
-    out.model = StagingModelId::Eeg1;
+    out.model = out.eog_channel.empty() ? StagingModelId::Eeg1 : StagingModelId::Eeg1Eog;
   }
   switch (out.model) {
     case StagingModelId::EegEog:
@@ -115,6 +115,12 @@ StagingChoice choose_staging(const std::vector<SignalInfo>& signals, const Recor
       choice.channels = out.eeg_channels;
       choice.prefixes = {"eeg"};
       break;
+    case StagingModelId::Eeg1Eog:
+      if (out.eog_channel.empty()) throw Error(file, "EOG channel", "model e needs an EOG channel (give --eog)");
+      out.eeg_channels.resize(1);
+      choice.channels = {out.eeg_channels[0], out.eog_channel};
+      choice.prefixes = {"eeg", "eog"};
+      break;
     case StagingModelId::Bandpower:
       throw Error(file, "--model", "model d stages sleepedf-bandpower tables (stage --features), not recordings");
   }
@@ -128,6 +134,9 @@ RecordingStaging stage_table(StagingChoice choice, const FeatureTable& table, co
   StagingOptions staging_options;
   staging_options.channels = choice.prefixes;
   staging_options.hmm = options.hmm;
+  staging_options.age_years = options.age_years;
+  staging_options.sex = options.sex;
+  choice.result.n3_variance_inflation = model.n3_variance_inflation();
   choice.result.epochs = model.stage_rows(table, staging_options);
   choice.result.domain = check_domain(table, choice.prefixes, choice.prefixes, DomainReference::load());
   return std::move(choice.result);

@@ -6,6 +6,8 @@
 #include <bit>
 #include <cmath>
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <sstream>
@@ -526,4 +528,253 @@ TEST_CASE("shipped models: psgkit's tree evaluation equals XGBoost's predictor b
     }
     XGBoosterFree(booster);
   }
+}
+
+// ---- Design features added for issue 14, the expected-N3 interval, model choice, age and sex ----
+
+#include "psgkit/recording.hpp"
+#include "psgkit/simulate.hpp"
+#include "psgkit/sleep_stats.hpp"
+#include "staging_internal.hpp"
+
+namespace {
+
+// A timedomain table with one channel "x": feature k of row r = (k + 1) * f(r), rows every 30 s.
+FeatureTable linear_table(size_t rows, double (*f)(size_t)) {
+  FeatureTable t;
+  const auto& names = staging_detail::timedomain_channel_features();
+  for (const auto& n : names) t.columns.push_back("x_" + n);
+  for (size_t r = 0; r < rows; ++r) {
+    t.onset_s.push_back(30.0 * static_cast<double>(r));
+    for (size_t k = 0; k < names.size(); ++k) t.values.push_back(static_cast<double>(k + 1) * f(r));
+  }
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("design: raw-context, long-context and age/sex columns equal their closed forms") {
+  staging_detail::DesignSpec spec;
+  spec.recipe = staging_detail::kTimedomainRecipe;
+  spec.slots = {"eeg"};
+  spec.raw_context = spec.long_context = spec.demographics = true;
+  const size_t rows = 600;  // longer than kFullNormalisationEpochs: own normalisation only
+  const FeatureTable t = linear_table(rows, [](size_t r) { return 1.0 + static_cast<double>(r % 7); });
+  std::vector<long> idx(rows);
+  for (size_t r = 0; r < rows; ++r) idx[r] = static_cast<long>(r);
+  staging_detail::Demographics d;
+  d.age_years = 61;
+  d.sex_female = 0;
+  const auto names = staging_detail::design_feature_names(spec);
+  const std::vector<float> x = staging_detail::build_design(t, spec, {"x"}, idx, d);
+  const size_t cols = names.size();
+  REQUIRE(x.size() == rows * cols);
+  auto col = [&](const std::string& n) { return static_cast<size_t>(std::find(names.begin(), names.end(), n) - names.begin()); };
+  REQUIRE(col("eeg_skew_c7.5min") < cols);
+  REQUIRE(col("eeg_skew_z_c20min") < cols);
+  REQUIRE(names[cols - 2] == "age_years");
+  REQUIRE(names[cols - 1] == "sex_female");
+  // skew (k = 2): raw = 3·(1 + r mod 7). Row 100: triangular weights 1 - |d|/8 over d = -7..7.
+  double sw = 0, swx = 0;
+  for (long dd = -7; dd <= 7; ++dd) {
+    const double w = 1.0 - std::abs(static_cast<double>(dd)) / 8.0;
+    sw += w;
+    swx += w * 3.0 * (1.0 + static_cast<double>((100 + dd) % 7));
+  }
+  CHECK(x[100 * cols + col("eeg_skew_c7.5min")] == doctest::Approx(swx / sw).epsilon(1e-6));
+  // z of skew: median of 3·(1 + r mod 7) over 600 rows = 12,
+  // IQR = 18 - 6 (numpy linear quantiles of that sample; python: np.percentile(3*(1+np.arange(600)%7),[25,50,75])).
+  const double median = 12.0, iqr = 12.0;
+  double mean_z = 0;
+  for (long dd = -20; dd <= 20; ++dd) mean_z += (3.0 * (1.0 + static_cast<double>((300 + dd) % 7)) - median) / iqr;
+  CHECK(x[300 * cols + col("eeg_skew_z_c20min")] == doctest::Approx(mean_z / 41.0).epsilon(1e-6));
+  CHECK(x[300 * cols + cols - 2] == 61.0f);
+  CHECK(x[300 * cols + cols - 1] == 0.0f);
+  // Unknown age and sex stay missing.
+  const std::vector<float> y = staging_detail::build_design(t, spec, {"x"}, idx);
+  CHECK(std::isnan(y[cols - 2]));
+  CHECK(std::isnan(y[cols - 1]));
+}
+
+TEST_CASE("design: short recordings blend their normalisation with the training reference") {
+  // w = n / 480: 120 epochs -> w = 0.25.
+  const auto [c, s] = staging_detail::blended_location_scale(2.0, 1.0, 6.0, 5.0, 120);
+  CHECK(c == doctest::Approx(0.25 * 2.0 + 0.75 * 6.0));
+  CHECK(s == doctest::Approx(0.25 * 1.0 + 0.75 * 5.0));
+  const auto [c2, s2] = staging_detail::blended_location_scale(2.0, 1.0, 6.0, 5.0, 1000);
+  CHECK(c2 == 2.0);
+  CHECK(s2 == 1.0);
+  const auto [c3, s3] = staging_detail::blended_location_scale(2.0, 1.0, std::nan(""), std::nan(""), 10);
+  CHECK(c3 == 2.0);
+  CHECK(s3 == 1.0);
+  // In the design: a 120-row table, reference median 0 and IQR 1 for every feature -> z = x·w-blend.
+  staging_detail::DesignSpec spec;
+  spec.recipe = staging_detail::kTimedomainRecipe;
+  spec.slots = {"eeg"};
+  spec.raw = spec.centered = spec.past = spec.centered_sd = false;
+  const size_t n_base = staging_detail::timedomain_channel_features().size();
+  spec.reference_median.assign(n_base, 0.0);
+  spec.reference_iqr.assign(n_base, 1.0);
+  const FeatureTable t = linear_table(120, [](size_t r) { return static_cast<double>(r % 5); });
+  std::vector<long> idx(120);
+  for (size_t r = 0; r < 120; ++r) idx[r] = static_cast<long>(r);
+  const std::vector<float> x = staging_detail::build_design(t, spec, {"x"}, idx);
+  // skew column (k = 2): values 3·(r mod 5), own median 6, IQR 3·(3 - 1) = 6.
+  const double centre = 0.25 * 6.0, scale = 0.25 * 6.0 + 0.75 * 1.0;
+  CHECK(x[7 * n_base + 2] == doctest::Approx((3.0 * 2.0 - centre) / scale).epsilon(1e-6));
+}
+
+TEST_CASE("expected-N3 interval: closed form, coverage and the fitted variance inflation") {
+  // p = (0.5, 0.5, 1, 0) of 30-s epochs: expected = 1 min, Σp(1-p) = 0.5, sd = 0.5·sqrt(L·0.5).
+  const ExpectedMinutes e = expected_stage_minutes({0.5, 0.5, 1.0, 0.0}, 30.0, 8.0, 100.0);
+  CHECK(e.expected_min == doctest::Approx(1.0));
+  CHECK(e.lo95_min == doctest::Approx(0.0));  // 1 - 1.96·1 < 0: clipped
+  CHECK(e.hi95_min == doctest::Approx(1.0 + 1.959963984540054 * 0.5 * 2.0));
+  // Coverage: truths 1, 5, 10 in [0,2], [4,6], [0,9] -> 2 of 3 (bounds inclusive).
+  CHECK(interval_coverage({1, 5, 10}, {0, 5, 0}, {2, 6, 9}) == doctest::Approx(2.0 / 3.0));
+  CHECK(std::isnan(interval_coverage({}, {}, {})));
+  CHECK_THROWS_AS(interval_coverage({1}, {0, 1}, {2}), Error);
+  // Ratios (e / (1.96·m·sqrt(V)))² with m = 0.5 and e = 1.96·0.5·k, V = 1 -> k² = 1, 4, 9, 16, 25;
+  // 95th percentile by linear interpolation: pos 3.8 -> 16 + 0.8·9 = 23.2.
+  std::vector<double> err, var(5, 1.0);
+  for (int k = 1; k <= 5; ++k) err.push_back(1.959963984540054 * 0.5 * k);
+  CHECK(fit_variance_inflation(err, var, 30.0) == doctest::Approx(23.2));
+  // Never below 1, and with it the intervals of these nights cover 4 of 5 at the 0.8 quantile.
+  CHECK(fit_variance_inflation({0.0, 0.0}, {1.0, 1.0}, 30.0) == 1.0);
+  const double l80 = fit_variance_inflation(err, var, 30.0, 0.8);  // pos 3.2 -> 16 + 0.2·9 = 17.8
+  CHECK(l80 == doctest::Approx(17.8));
+  std::vector<double> truth, lo, hi;
+  for (int k = 1; k <= 5; ++k) {
+    // A night with V = 1 as 4 epochs at p = 0.5 (expected 1 min) and truth = expected + error.
+    const ExpectedMinutes ek = expected_stage_minutes({0.5, 0.5, 0.5, 0.5}, 30.0, l80, 1e9);
+    truth.push_back(ek.expected_min + err[static_cast<size_t>(k - 1)]);
+    lo.push_back(ek.lo95_min);
+    hi.push_back(ek.hi95_min);
+  }
+  CHECK(interval_coverage(truth, lo, hi) == doctest::Approx(0.8));
+  // sleep_statistics uses the same interval with the option's inflation.
+  Hypnogram h;
+  h.stages = {Stage::N2, Stage::N3, Stage::N3, Stage::N2};
+  h.probabilities.assign(4, StageProbabilities{0, 0, 0.5f, 0.5f, 0});
+  SleepStatsOptions o;
+  o.n3_variance_inflation = 4.0;
+  const SleepStatistics st = sleep_statistics(h, o);
+  CHECK(st.find("N3_expected")->value == doctest::Approx(1.0));
+  CHECK(st.find("N3_expected_hi95")->value == doctest::Approx(std::min(2.0, 1.0 + 1.959963984540054 * 0.5 * 2.0)));
+}
+
+TEST_CASE("stage_recording: a C4-M1 + E1-M2 recording gets the one-EEG + EOG model e") {
+  Hypnogram h;
+  h.stages.assign(40, Stage::N2);
+  for (size_t i = 0; i < 10; ++i) h.stages[i] = Stage::W;
+  SimulationOptions so;
+  so.fs_hz = 100;
+  SimulatedNight night = simulate_night(h, so);
+  // Keep C4-M1 and E1-M2 only (drop Fpz-Cz and the chin EMG).
+  std::erase_if(night.signals, [](const SignalToWrite& s) { return s.label.find("C4") == std::string::npos && s.label.find("E1") == std::string::npos; });
+  REQUIRE(night.signals.size() == 2);
+  psgkit_test::TempDir dir("staging-e");
+  const auto path = dir / "c4-e1.edf";
+  write_edf(path, night.signals, night.annotations, night.write_options);
+  const Recording rec = Recording::open(path);
+  const RecordingStaging st = stage_recording(rec);
+  CHECK(st.model == StagingModelId::Eeg1Eog);
+  CHECK(st.eeg_channels.size() == 1);
+  CHECK(st.eeg_channels[0].find("C4") != std::string::npos);
+  CHECK(st.eog_channel.find("E1") != std::string::npos);
+  CHECK(st.epochs.stages.size() == 40);
+  CHECK(st.n3_variance_inflation >= 1.0);
+  // Without its EOG the same recording gets model c.
+  RecordingStagingOptions no_eog;
+  no_eog.model = StagingModelId::Eeg1;
+  CHECK(stage_recording(rec, no_eog).eog_channel.empty());
+  // Age and sex are optional inputs; invalid values are errors.
+  RecordingStagingOptions with;
+  with.age_years = 70;
+  with.sex = 'M';
+  CHECK(stage_recording(rec, with).epochs.stages.size() == 40);
+  with.sex = 'X';
+  CHECK_THROWS_AS(stage_recording(rec, with), Error);
+  with.sex = 'F';
+  with.age_years = -3;
+  CHECK_THROWS_AS(stage_recording(rec, with), Error);
+}
+
+TEST_CASE("shipped models: c and e take age and sex optionally; a and b ignore them") {
+  if (!psgkit_test::have_shared_data()) return;
+  const FeatureTable table = read_feature_csv(timedomain_night());
+  for (StagingModelId id : {StagingModelId::EegEog, StagingModelId::Eeg2, StagingModelId::Eeg1, StagingModelId::Eeg1Eog}) {
+    const StagingModel model = StagingModel::load(id);
+    const bool one_eeg = id == StagingModelId::Eeg1 || id == StagingModelId::Eeg1Eog;
+    CHECK(model.takes_demographics() == one_eeg);
+    CHECK(model.n3_variance_inflation() >= 1.0);  // 1 when the model was built without CV
+    StagingOptions none, young, old;
+    young.age_years = 25;
+    old.age_years = 95;
+    young.sex = old.sex = 'F';
+    const auto p_none = model.predict_proba(table, none);
+    const auto p_young = model.predict_proba(table, young), p_old = model.predict_proba(table, old);
+    double n3_young = 0, n3_old = 0;
+    for (size_t r = 0; r < table.rows(); ++r) {
+      n3_young += p_young[r][3];
+      n3_old += p_old[r][3];
+    }
+    CHECK(p_none.size() == table.rows());
+    if (one_eeg) {
+      CHECK(n3_young != n3_old);  // the model uses the input
+    } else {
+      CHECK(n3_young == n3_old);  // no such columns: ignored
+    }
+  }
+}
+
+TEST_CASE("psgkit train: the CV report's N3 section agrees with its per-night figures") {
+  if (!psgkit_test::have_shared_data()) return;
+  psgkit_test::TempDir dir("staging-cv");
+  StagingTrainOptions options;
+  options.data_dir = psgkit_test::shared_data();
+  options.models = {StagingModelId::Eeg2};
+  options.max_nights = 8;
+  options.folds = 2;
+  options.rounds = 2;
+  options.out_dir = dir.path;
+  train_staging_models(options, nullptr);
+  const auto report = nlohmann::json::parse(read_file(dir / "staging-cv-report-b.json"));
+  const auto& s = report.at("models").at("b").at("cv").at("fpz_cz+pz_oz").at("hmm");
+  std::vector<double> abs_err;
+  std::map<std::string, std::vector<double>> by_subject;  // night-ordered (truth, pred) per subject
+  for (const auto& n : s.at("nights")) {
+    const double truth = n.at("n3_min_truth").get<double>(), pred = n.at("n3_min_pred").get<double>();
+    abs_err.push_back(std::abs(pred - truth));
+    by_subject[n.at("night").get<std::string>().substr(3, 2)].push_back(pred - truth);
+  }
+  REQUIRE(abs_err.size() == 8);
+  std::sort(abs_err.begin(), abs_err.end());
+  const auto& n3 = s.at("n3");
+  // numpy-style percentiles of 8 values: median = mean of 4th and 5th, p90 at position 6.3.
+  CHECK(n3.at("abs_error_min").at("median").get<double>() == doctest::Approx(0.5 * (abs_err[3] + abs_err[4])));
+  CHECK(n3.at("abs_error_min").at("p90").get<double>() == doctest::Approx(abs_err[6] + 0.3 * (abs_err[7] - abs_err[6])));
+  CHECK(n3.at("abs_error_min").at("max").get<double>() == doctest::Approx(abs_err[7]));
+  std::vector<double> change;
+  for (const auto& [subject, e] : by_subject)
+    if (e.size() == 2) change.push_back(std::abs(e[1] - e[0]));
+  std::sort(change.begin(), change.end());
+  REQUIRE(!change.empty());
+  CHECK(n3.at("change_abs_error_min").at("max").get<double>() == doctest::Approx(change.back()));
+  // Worst nights: up to ten, by decreasing abs error, the first being the maximum.
+  const auto& worst = n3.at("worst_nights");
+  CHECK(worst.size() == 8);
+  CHECK(std::abs(worst.at(0).at("n3_min_error").get<double>()) == doctest::Approx(abs_err.back()));
+  for (size_t i = 1; i < worst.size(); ++i)
+    CHECK(std::abs(worst.at(i).at("n3_min_error").get<double>()) <= std::abs(worst.at(i - 1).at("n3_min_error").get<double>()));
+  // Coverage in [0, 1] and the markdown carries the section.
+  const double coverage = n3.at("expected_interval_coverage").get<double>();
+  CHECK(coverage >= 0.0);
+  CHECK(coverage <= 1.0);
+  const std::string md = read_file(dir / "staging-cv-report-b.md");
+  CHECK(md.find("Ten worst nights by abs N3 error") != std::string::npos);
+  CHECK(md.find("night-to-night abs change error") != std::string::npos);
+  // The model file carries the inflation fitted in CV.
+  CHECK(StagingModel::load(dir / "staging-b-eeg2.ubj").n3_variance_inflation() ==
+        doctest::Approx(report.at("models").at("b").at("n3_variance_inflation").get<double>()));
 }

@@ -48,7 +48,32 @@ struct SleepStatsOptions {
   double cycle_min_nrem_min = 15.0;    // minimum NREM (N1+N2+N3) time before a REM period
   double cycle_min_rem_min = 5.0;      // minimum REM time of every REM period but the first
   double cycle_rem_merge_gap_min = 15.0;  // REM runs closer than this form one REM period
+  // Variance inflation L of the expected-N3 interval (see N3_expected_lo95): 1 treats epochs as
+  // independent; the staging models carry a value calibrated in cross-validation
+  // (StagingModel::n3_variance_inflation), which stage/stats/compare pass here.
+  double n3_variance_inflation = 1.0;
 };
+
+// Expected minutes of a stage and its 95 % interval from per-epoch probabilities p_i of that stage:
+// expected = m·Σp_i; sd = m·sqrt(L·Σp_i(1 − p_i)) (Poisson-binomial variance times the inflation L,
+// which absorbs the autocorrelation of neighbouring epochs and the classifier's own error);
+// lo/hi = expected ∓ 1.959964·sd clipped to [0, max_min]. m = epoch_s / 60.
+struct ExpectedMinutes {
+  double expected_min = 0, lo95_min = 0, hi95_min = 0;
+};
+ExpectedMinutes expected_stage_minutes(const std::vector<double>& p, double epoch_s, double variance_inflation,
+                                       double max_min);
+
+// Fraction of nights whose truth lies in [lo, hi] (inclusive); NaN for no nights. Throws psgkit::Error
+// when the three vectors differ in length.
+double interval_coverage(const std::vector<double>& truth, const std::vector<double>& lo, const std::vector<double>& hi);
+
+// The variance inflation L that makes the 95 % interval of expected_stage_minutes cover a fraction
+// `target` of nights: the `target` quantile (linear interpolation) of (error_i / (1.959964·m·sqrt(V_i)))²
+// over nights with V_i = Σp(1 − p) > 0 (error_i = expected − truth minutes). At least 1. NaN if
+// no night qualifies.
+double fit_variance_inflation(const std::vector<double>& error_min, const std::vector<double>& bernoulli_variance,
+                              double epoch_s, double target = 0.95);
 
 // One NREM/REM cycle as epoch ranges (half-open [begin, end)), indices into the INPUT hypnogram
 // (before lights cropping), so signal code can compute e.g. SWA per cycle directly.
@@ -133,9 +158,10 @@ std::vector<SleepCycle> find_sleep_cycles(const Hypnogram& hypnogram, EpochWindo
 //           epoch that straddles a cut is shared in proportion. Sum = N3. NaN without sleep.
 //  N3_expected      Σ p_N3 · m over the window, from Hypnogram::probabilities.
 //  N3_expected_lo95, N3_expected_hi95   N3_expected ∓ 1.96·sd, clipped to [0, TIB], with
-//           sd = m·sqrt(Σ p(1 − p)): epochs as independent Bernoulli trials (Poisson-binomial
-//           variance). Ignores the strong autocorrelation of neighbouring epochs, so the interval is
-//           too narrow; it reflects classifier uncertainty only, not scoring disagreement.
+//           sd = m·sqrt(L·Σ p(1 − p)) (expected_stage_minutes): the Poisson-binomial variance of
+//           independent epochs times options.n3_variance_inflation L. L = 1 ignores the strong
+//           autocorrelation of neighbouring epochs (too narrow); the models' L is calibrated so
+//           that ~95 % of held-out Sleep-EDF nights are covered (data/models/README.md).
 //           The three are NaN when the hypnogram has no probabilities.
 // `transitions` counts pairs within the window where neither epoch is UNS.
 // Throws psgkit::Error for an empty hypnogram, a non-positive epoch_s, probabilities whose count

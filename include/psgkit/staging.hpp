@@ -20,6 +20,11 @@
 //   b  staging-b-eeg2.ubj       sleepedf-timedomain: fpz_cz, pz_oz
 //   c  staging-c-eeg1.ubj       sleepedf-timedomain: one EEG channel (any montage)
 //   d  staging-d-bandpower.ubj  sleepedf-bandpower: fpz_cz, pz_oz
+//   e  staging-e-eeg1-eog.ubj   sleepedf-timedomain: one EEG channel (any montage) + one EOG
+// Models c and e also take the subject's age and sex (optional; XGBoost's missing-value branches
+// when unknown; StagingModel::takes_demographics). Every model blends the per-recording
+// normalisation with the training distribution when a recording is shorter than 4 h
+// (data/models/README.md).
 #pragma once
 
 #include <array>
@@ -41,11 +46,12 @@ namespace psgkit {
 
 class Recording;
 
-enum class StagingModelId { EegEog, Eeg2, Eeg1, Bandpower };  // the shipped models a, b, c, d
+// The shipped models a, b, c, d, e (e: one EEG of any derivation + one EOG).
+enum class StagingModelId { EegEog, Eeg2, Eeg1, Bandpower, Eeg1Eog };
 
-// "a", "b", "c", "d".
+// "a", "b", "c", "d", "e".
 std::string_view to_string(StagingModelId id);
-// Accepts "a".."d" and "eeg-eog", "eeg2", "eeg1", "bandpower"; nullopt otherwise.
+// Accepts "a".."e" and "eeg-eog", "eeg2", "eeg1", "bandpower", "eeg1-eog"; nullopt otherwise.
 std::optional<StagingModelId> parse_staging_model_id(std::string_view text);
 // File name inside the model folder, e.g. "staging-a-eeg-eog.ubj".
 std::string staging_model_file_name(StagingModelId id);
@@ -85,6 +91,10 @@ struct StagingOptions {
   // one-channel model then takes "fpz_cz").
   std::vector<std::string> channels;
   bool hmm = true;  // false: raw classifier probabilities
+  // Subject inputs for models that take them (StagingModel::takes_demographics; ignored otherwise).
+  // Unknown = nullopt. Age in years (0-130), sex 'F' or 'M'; anything else throws psgkit::Error.
+  std::optional<double> age_years;
+  std::optional<char> sex;
 };
 
 // Staging of the rows of a feature table.
@@ -125,6 +135,12 @@ class StagingModel {
   // Per-channel recipe feature names (column = <prefix>_<name>).
   const std::vector<std::string>& channel_features() const;
   const StagingHmm& hmm() const;
+  // Variance inflation L of the expected-N3 interval, fitted in cross-validation so that the 95 %
+  // interval covers the expert N3 minutes of ~95 % of held-out nights: pass it as
+  // SleepStatsOptions::n3_variance_inflation (sleep_stats.hpp). 1 for files that lack it.
+  double n3_variance_inflation() const;
+  // True when the design has the age and sex columns (StagingOptions::age_years / sex are used).
+  bool takes_demographics() const;
 
   // The classifier's input for a table: row-major rows × design_columns().size() floats, NaN where a
   // value is missing (see data/models/README.md for the columns). Throws psgkit::Error naming a missing
@@ -157,7 +173,7 @@ struct StagingTrainOptions {
   std::filesystem::path data_dir;   // ../shared/data layout: sleep-edf-153/, sleep-edf/
   std::filesystem::path out_dir;    // model files + staging-cv-report.{json,md}
   std::vector<StagingModelId> models = {StagingModelId::EegEog, StagingModelId::Eeg2, StagingModelId::Eeg1,
-                                        StagingModelId::Bandpower};
+                                        StagingModelId::Bandpower, StagingModelId::Eeg1Eog};
   bool cross_validate = true;       // false: only the final models
   int folds = 10;                   // subject-wise folds for the timedomain models
   int max_nights = 0;               // > 0: only the first N nights (tests / quick runs)
@@ -176,8 +192,12 @@ void train_staging_models(const StagingTrainOptions& options, std::ostream* log)
 struct RecordingStagingOptions {
   std::vector<std::string> eeg;            // EEG labels; empty: picked by label (see pick_staging_channels)
   std::string eog;                         // EOG label; empty: picked by label, none if absent
-  std::optional<StagingModelId> model;     // default: a with EOG and 2 EEG, b with 2 EEG, else c
+  // Default: with the Sleep-EDF pair Fpz-Cz + Pz-Oz (or two --eeg), a with an EOG, else b; otherwise
+  // e with an EOG, else c.
+  std::optional<StagingModelId> model;
   bool hmm = true;
+  std::optional<double> age_years;         // subject's age in years, if known (see StagingOptions)
+  std::optional<char> sex;                 // 'F' or 'M', if known
 };
 
 struct RecordingStaging {
@@ -186,6 +206,7 @@ struct RecordingStaging {
   std::string eog_channel;                 // label used, empty if none
   StagingModelId model = StagingModelId::EegEog;
   DomainCheck domain;                      // distance of the recording's features from the training nights'
+  double n3_variance_inflation = 1.0;      // the model's (StagingModel::n3_variance_inflation)
 };
 
 // Stages a recording: picks channels, resamples to 100 Hz, computes the sleepedf-timedomain recipe
