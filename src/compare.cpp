@@ -131,8 +131,8 @@ NightAnalysis analyse_night(const NightInput& input, const NightAnalysisOptions&
     std::string channels;
     for (const auto& c : staging.eeg_channels) channels += (channels.empty() ? "" : ", ") + c;
     if (!staging.eog_channel.empty()) channels += ", EOG " + staging.eog_channel;
-    night.notes.push_back("staged automatically with model " + std::string(to_string(staging.model)) + " from " +
-                          channels);
+    const std::string model = staging.model_file.empty() ? std::string(to_string(staging.model)) : staging.model_file.string();
+    night.notes.push_back("staged automatically with model " + model + " from " + channels);
   } else {
     night.hypnogram = read_hypnogram(input.path);
     night.staged_automatically = !night.hypnogram.probabilities.empty();

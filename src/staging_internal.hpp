@@ -37,4 +37,23 @@ std::vector<std::string> design_feature_names(const DesignSpec& spec);
 std::vector<float> build_design(const FeatureTable& table, const DesignSpec& spec,
                                 const std::vector<std::string>& prefixes, const std::vector<long>& epoch_index);
 
+// Recordings (src/staging_recording.cpp): the channel choice and feature table of stage_recording, also
+// used to extract training features (psgkit train --manifest), so a model is trained on exactly what
+// it stages.
+struct StagingChannels {
+  std::vector<std::string> eeg;  // preferred first
+  std::string eog;               // empty if none
+};
+// `eeg` / `eog` labels when given (psgkit::Error listing the signals when absent), else by label preference.
+StagingChannels pick_staging_channels(const Recording& recording, const std::vector<std::string>& eeg,
+                                      const std::string& eog);
+// Labels for a model's channel slots: its EEG slots take the first picked EEG, an "eog" slot the EOG.
+// Throws psgkit::Error naming `file` and the missing channel.
+std::vector<std::string> channels_for_slots(const std::string& file, const StagingChannels& picked,
+                                            const std::vector<std::string>& slots);
+// The sleepedf-timedomain table of `channels` under column `prefixes` (resampled to 100 Hz by the recipe).
+// Throws psgkit::Error if the recording is shorter than one 30-s epoch.
+FeatureTable staging_feature_table(const Recording& recording, const std::vector<std::string>& channels,
+                                   const std::vector<std::string>& prefixes);
+
 }  // namespace psgkit::staging_detail

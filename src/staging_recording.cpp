@@ -7,6 +7,7 @@
 #include "psgkit/recipes.hpp"
 #include "psgkit/recording.hpp"
 #include "psgkit/staging.hpp"
+#include "staging_internal.hpp"
 
 namespace psgkit {
 
@@ -36,37 +37,92 @@ int find_canonical(const Recording& rec, std::string_view wanted) {
 
 }  // namespace
 
-RecordingStaging stage_recording(const Recording& recording, const RecordingStagingOptions& options) {
+namespace staging_detail {
+
+StagingChannels pick_staging_channels(const Recording& recording, const std::vector<std::string>& eeg,
+                                      const std::string& eog) {
   const std::string file = recording.path().string();
-  RecordingStaging out;
+  StagingChannels out;
   // EEG: given labels, else the preference list, else recipes' generic EEG picker.
-  if (!options.eeg.empty()) {
-    for (const auto& label : options.eeg) out.eeg_channels.push_back(recording.signals()[static_cast<size_t>(recording.require_signal(label))].label);
+  if (!eeg.empty()) {
+    for (const auto& label : eeg) out.eeg.push_back(recording.signals()[static_cast<size_t>(recording.require_signal(label))].label);
   } else {
     for (const char* want : kEegPreference) {
       const int i = find_canonical(recording, want);
-      if (i >= 0) out.eeg_channels.push_back(recording.signals()[static_cast<size_t>(i)].label);
+      if (i >= 0) out.eeg.push_back(recording.signals()[static_cast<size_t>(i)].label);
     }
-    if (out.eeg_channels.empty()) {
-      for (const auto& label : pick_feature_channels(recording, Recipe::SleepEdfBandpower)) out.eeg_channels.push_back(label);
+    if (out.eeg.empty()) {
+      for (const auto& label : pick_feature_channels(recording, Recipe::SleepEdfBandpower)) out.eeg.push_back(label);
     }
-    if (out.eeg_channels.empty()) {
+    if (out.eeg.empty()) {
       std::string labels;
       for (const auto& s : recording.signals()) labels += (labels.empty() ? "" : ", ") + s.label;
       throw Error(file, "EEG channel", "no EEG channel recognised by label (give --eeg); signals: " + labels);
     }
   }
-  if (!options.eog.empty()) {
-    out.eog_channel = recording.signals()[static_cast<size_t>(recording.require_signal(options.eog))].label;
+  if (!eog.empty()) {
+    out.eog = recording.signals()[static_cast<size_t>(recording.require_signal(eog))].label;
   } else {
     for (const char* want : kEogPreference) {
       const int i = find_canonical(recording, want);
       if (i >= 0) {
-        out.eog_channel = recording.signals()[static_cast<size_t>(i)].label;
+        out.eog = recording.signals()[static_cast<size_t>(i)].label;
         break;
       }
     }
   }
+  return out;
+}
+
+std::vector<std::string> channels_for_slots(const std::string& file, const StagingChannels& picked,
+                                            const std::vector<std::string>& slots) {
+  const auto n_eeg = static_cast<size_t>(std::count_if(slots.begin(), slots.end(), [](const auto& s) { return s != "eog"; }));
+  if (picked.eeg.size() < n_eeg)
+    throw Error(file, "EEG channel", "the model needs " + std::to_string(n_eeg) + " EEG channels, found " +
+                                         std::to_string(picked.eeg.size()) + " (give --eeg A,B)");
+  std::vector<std::string> channels(picked.eeg.begin(), picked.eeg.begin() + static_cast<long>(n_eeg));
+  if (n_eeg < slots.size()) {
+    if (picked.eog.empty()) throw Error(file, "EOG channel", "the model needs an EOG channel (give --eog)");
+    channels.push_back(picked.eog);
+  }
+  return channels;
+}
+
+FeatureTable staging_feature_table(const Recording& recording, const std::vector<std::string>& channels,
+                                   const std::vector<std::string>& prefixes) {
+  RecipeOptions recipe_options;
+  recipe_options.prefixes = prefixes;
+  FeatureTable table = compute_recipe(recording, channels, Recipe::SleepEdfTimedomain, recipe_options);
+  if (table.rows() == 0) throw Error(recording.path().string(), "duration", "the recording is shorter than one 30-s epoch");
+  return table;
+}
+
+}  // namespace staging_detail
+
+using namespace staging_detail;
+
+RecordingStaging stage_recording(const Recording& recording, const RecordingStagingOptions& options) {
+  const std::string file = recording.path().string();
+  RecordingStaging out;
+  StagingChannels picked = pick_staging_channels(recording, options.eeg, options.eog);
+  if (!options.model_file.empty()) {
+    const StagingModel model = StagingModel::load(options.model_file);
+    if (model.recipe() != kTimedomainRecipe)
+      throw Error(options.model_file.string(), "recipe", "the model stages " + model.recipe() + " tables (stage --features), not recordings");
+    const auto& slots = model.channel_slots();
+    const std::vector<std::string> channels = channels_for_slots(file, picked, slots);
+    out.model_file = options.model_file;
+    out.model = slots.size() == 1 ? StagingModelId::Eeg1 : slots.size() == 2 ? StagingModelId::Eeg2 : StagingModelId::EegEog;
+    out.eeg_channels.assign(channels.begin(), channels.begin() + static_cast<long>(slots.size() - (slots.back() == "eog")));
+    if (slots.back() == "eog") out.eog_channel = channels.back();
+    StagingOptions staging_options;
+    staging_options.channels = slots;
+    staging_options.hmm = options.hmm;
+    out.epochs = model.stage_rows(staging_feature_table(recording, channels, slots), staging_options);
+    return out;
+  }
+  out.eeg_channels = std::move(picked.eeg);
+  out.eog_channel = std::move(picked.eog);
   // Model: a/b need the Sleep-EDF derivations (or two EEG labels given explicitly); anything else is
   // staged with the montage-agnostic one-channel model on the best EEG.
   const bool sleep_edf_pair = out.eeg_channels.size() >= 2 && canonical(out.eeg_channels[0]) == "fpzcz" &&
@@ -105,10 +161,7 @@ RecordingStaging stage_recording(const Recording& recording, const RecordingStag
     case StagingModelId::Bandpower:
       throw Error(file, "--model", "model d stages sleepedf-bandpower tables (stage --features), not recordings");
   }
-  RecipeOptions recipe_options;
-  recipe_options.prefixes = prefixes;
-  const FeatureTable table = compute_recipe(recording, channels, Recipe::SleepEdfTimedomain, recipe_options);
-  if (table.rows() == 0) throw Error(file, "duration", "the recording is shorter than one 30-s epoch");
+  const FeatureTable table = staging_feature_table(recording, channels, prefixes);
   const StagingModel model = StagingModel::load(out.model);
   StagingOptions staging_options;
   staging_options.channels = prefixes;
