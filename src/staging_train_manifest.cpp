@@ -318,6 +318,14 @@ TrainedStagingModel train_staging_model(const std::filesystem::path& manifest, c
   if (nights.empty()) throw Error(where, "nights", "no usable night (" + std::to_string(out.skipped.size()) + " skipped)");
   if (std::count_if(per_stage.begin(), per_stage.end(), [](long c) { return c > 0; }) < 2)
     throw Error(where, "stage", "the nights' hypnograms score fewer than two stages; nothing to learn");
+  // A stage the nights never score cannot be learnt (a --from model keeps only what it knew).
+  json warnings = json::array();
+  for (int s = 0; s < kNumSleepStages; ++s)
+    if (per_stage[static_cast<size_t>(s)] == 0)
+      warnings.push_back(std::string("no ") + kStageNames[s] + " epoch in the training labels: the model " +
+                         (start ? "was not adapted for " : "cannot predict ") + kStageNames[s]);
+  if (log)
+    for (const auto& w : warnings) *log << "warning: " << w.get<std::string>() << std::endl;
   if (log) *log << "features of " << nights.size() << " nights in " << extract_s << " s" << std::endl;
 
   ModelConfig cfg;
@@ -401,6 +409,7 @@ TrainedStagingModel train_staging_model(const std::filesystem::path& manifest, c
       {"n_skipped", out.skipped.size()},
       {"epochs_per_stage", stage_counts_json(per_stage)},
       {"cv", cv_record},
+      {"warnings", warnings},
       {"xgboost", config_json(cfg).at("xgboost")}};
   out.model_ubj = model_bytes(cfg, final_model, designs.n_cols, record);
   out.record_json = record.dump(1) + "\n";
@@ -427,6 +436,7 @@ TrainedStagingModel train_staging_model(const std::filesystem::path& manifest, c
   md += "; labelled epochs per stage: ";
   for (int s = 0; s < kNumSleepStages; ++s) md += std::string(s ? ", " : "") + kStageNames[s] + " " + std::to_string(per_stage[static_cast<size_t>(s)]);
   md += " (UNS, movement and artefact epochs are not labels).\n\n";
+  for (const auto& w : warnings) md += "**Warning:** " + w.get<std::string>() + ".\n\n";
   std::string notes;
   for (const auto& n : night_info)
     if (n.contains("note")) notes += "- night " + std::to_string(n.at("night").get<size_t>()) + " (" + n.at("path").get<std::string>() + "): " + n.at("note").get<std::string>() + "\n";
