@@ -56,4 +56,8 @@ std::vector<std::string> channels_for_slots(const std::string& file, const Stagi
 FeatureTable staging_feature_table(const Recording& recording, const std::vector<std::string>& channels,
                                    const std::vector<std::string>& prefixes);
 
+// For a model from train_staging_model (src/staging_train_manifest.cpp): per slot, the first label it
+// was trained on that `recording` has, all EEG slots or none (empty for shipped models).
+StagingChannels trained_channels_present(const std::filesystem::path& model_file, const Recording& recording);
+
 }  // namespace psgkit::staging_detail

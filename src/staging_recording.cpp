@@ -104,12 +104,15 @@ using namespace staging_detail;
 RecordingStaging stage_recording(const Recording& recording, const RecordingStagingOptions& options) {
   const std::string file = recording.path().string();
   RecordingStaging out;
-  StagingChannels picked = pick_staging_channels(recording, options.eeg, options.eog);
   if (!options.model_file.empty()) {
     const StagingModel model = StagingModel::load(options.model_file);
     if (model.recipe() != kTimedomainRecipe)
       throw Error(options.model_file.string(), "recipe", "the model stages " + model.recipe() + " tables (stage --features), not recordings");
     const auto& slots = model.channel_slots();
+    // Labels not given: those the model was trained on, where the recording has them.
+    const StagingChannels trained = trained_channels_present(options.model_file, recording);
+    const StagingChannels picked = pick_staging_channels(recording, options.eeg.empty() ? trained.eeg : options.eeg,
+                                                         options.eog.empty() ? trained.eog : options.eog);
     const std::vector<std::string> channels = channels_for_slots(file, picked, slots);
     out.model_file = options.model_file;
     out.model = slots.size() == 1 ? StagingModelId::Eeg1 : slots.size() == 2 ? StagingModelId::Eeg2 : StagingModelId::EegEog;
@@ -121,6 +124,7 @@ RecordingStaging stage_recording(const Recording& recording, const RecordingStag
     out.epochs = model.stage_rows(staging_feature_table(recording, channels, slots), staging_options);
     return out;
   }
+  StagingChannels picked = pick_staging_channels(recording, options.eeg, options.eog);
   out.eeg_channels = std::move(picked.eeg);
   out.eog_channel = std::move(picked.eog);
   // Model: a/b need the Sleep-EDF derivations (or two EEG labels given explicitly); anything else is

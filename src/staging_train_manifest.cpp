@@ -461,10 +461,34 @@ void write_trained_staging_model(const TrainedStagingModel& trained, const std::
   write_file_atomic(stem.string() + ".report.json", trained.report_json);
 }
 
+namespace {
+
+json model_metadata(const std::filesystem::path& model_file) {
+  const auto trees = detail::BoostedTrees::from_ubjson(detail::MappedFile(model_file).bytes(), model_file.string());
+  return json::parse(trees.attributes().at(kMetaAttribute));
+}
+
+}  // namespace
+
+StagingChannels staging_detail::trained_channels_present(const std::filesystem::path& model_file, const Recording& recording) {
+  const json meta = model_metadata(model_file);
+  StagingChannels out;
+  if (!meta.contains("record")) return out;
+  for (const auto& slot_json : meta.at("slots")) {
+    const std::string slot = slot_json.get<std::string>();
+    std::string found;
+    for (const auto& label : meta.at("record").at("channel_labels").at(slot))
+      if (found.empty() && recording.find_signal(label.get<std::string>()) >= 0) found = label.get<std::string>();
+    if (slot == "eog") out.eog = found;
+    else if (found.empty()) return {};  // an EEG slot without a trained label: choose by preference
+    else out.eeg.push_back(found);
+  }
+  return out;
+}
+
 std::string staging_model_info_json(const std::filesystem::path& model_file) {
   const StagingModel model = StagingModel::load(model_file);  // validates the file and its metadata
-  const auto trees = detail::BoostedTrees::from_ubjson(detail::MappedFile(model_file).bytes(), model_file.string());
-  json meta = json::parse(trees.attributes().at(kMetaAttribute));
+  json meta = model_metadata(model_file);
   meta["file"] = model_file.string();
   meta["n_design_features"] = model.design_columns().size();
   return meta.dump(1) + "\n";

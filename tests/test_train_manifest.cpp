@@ -124,6 +124,13 @@ TEST_CASE("train --manifest: simulated nights, held-out accuracy, record and rep
   const double acc = held_out_accuracy(c.dir / "my-model.ubj", c, {"held1", "held2"});
   MESSAGE("held-out accuracy " << acc);
   CHECK(acc >= 0.90);
+  // Without --eeg, staging takes the label the model was trained on (C4-M1), not stage's first
+  // preference (Fpz-Cz).
+  psgkit::RecordingStagingOptions by_record;
+  by_record.model_file = c.dir / "my-model.ubj";
+  const auto staged = psgkit::stage_recording(psgkit::Recording::open(c.dir / "held1.edf"), by_record);
+  CHECK(staged.eeg_channels == std::vector<std::string>{"C4-M1"});
+  CHECK(staged.model_file == c.dir / "my-model.ubj");
 
   const json record = json::parse(trained.record_json);
   CHECK(record.at("n_nights") == 6);
