@@ -137,6 +137,8 @@ const psgkit_cli::Register reg_train([](CLI::App& app) {
   cmd->callback([args] {
     if (!args->manifest.empty()) {
       if (args->out.empty()) throw psgkit::Error("", "-o", "give the model file to write: -o my-model.ubj");
+      if (args->data != "../shared/data" || args->models != "a,b,c,d" || args->ablation || args->max_nights > 0)
+        throw psgkit::Error("", "--manifest", "--data, --models, --ablation and --max-nights rebuild the shipped models; not with --manifest");
       psgkit::ManifestTrainOptions options;
       options.from = args->from;
       options.eeg = split_commas(args->eeg);
