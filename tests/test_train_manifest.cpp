@@ -87,17 +87,6 @@ double held_out_accuracy(const fs::path& model, Cohort& c, const std::vector<std
   return psgkit::agreement_from_labels(truth, pred, 30.0).accuracy;
 }
 
-// The message of the psgkit::Error that `f` throws; fails the test when it throws none.
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const psgkit::Error& e) {
-    return e.what();
-  }
-  FAIL("no psgkit::Error thrown");
-  return {};
-}
 
 const char* const kSixNights =
     "subject,path,hypnogram\ns1,n1.edf,n1.csv\ns1,n2.edf,n2.csv\ns2,n3.edf,n3.csv\ns2,n4.edf,n4.csv\ns3,n5.edf,n5.csv\n"
@@ -210,7 +199,7 @@ TEST_CASE("train --manifest: hypnogram shorter or longer than the recording uses
   // No overlap at all: an error naming both files.
   shorter.start_s = 1e6;
   psgkit::write_hypnogram_csv(c.dir / "n1.csv", shorter);
-  const std::string what = error_of([&] { psgkit::train_staging_model(c.dir / "nights.csv", quick()); });
+  const std::string what = psgkit_test::error_of([&] { psgkit::train_staging_model(c.dir / "nights.csv", quick()); });
   CHECK(what.find("n1.edf") != std::string::npos);
   CHECK(what.find("n1.csv") != std::string::npos);
   CHECK(what.find("no overlap") != std::string::npos);
@@ -222,7 +211,7 @@ TEST_CASE("train --manifest: missing channel is an error naming night and channe
   const fs::path manifest = c.manifest(
       "subject,path,hypnogram,eeg\ns1,n1.edf,n1.csv,\ns1,n2.edf,n2.csv,\ns2,n3.edf,n3.csv,Cz-M1\ns2,n4.edf,n4.csv,\n"
       "s3,n5.edf,n5.csv,\ns3,n6.edf,n6.csv,\n");
-  const std::string what = error_of([&] { psgkit::train_staging_model(manifest, quick()); });
+  const std::string what = psgkit_test::error_of([&] { psgkit::train_staging_model(manifest, quick()); });
   CHECK(what.find("night 3") != std::string::npos);
   CHECK(what.find("n3.edf") != std::string::npos);
   CHECK(what.find("Cz-M1") != std::string::npos);
@@ -239,7 +228,7 @@ TEST_CASE("train --manifest: no sleep, a single stage, unreadable files, one sub
   Cohort c;
   six_nights(c);
   auto expect_error = [&](const std::string& manifest_text, const std::string& needle) {
-    const std::string what = error_of([&] { psgkit::train_staging_model(c.manifest(manifest_text, "bad.csv"), quick()); });
+    const std::string what = psgkit_test::error_of([&] { psgkit::train_staging_model(c.manifest(manifest_text, "bad.csv"), quick()); });
     INFO(what);
     CHECK(what.find(needle) != std::string::npos);
   };
