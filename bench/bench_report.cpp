@@ -256,6 +256,13 @@ const std::map<std::string, std::string>& descriptions() {
       {"BM_StagePipeline", "**Whole `stage` pipeline**, in process (open → read → resample → features → model → HMM)"},
       {"BM_SimulateNight8h/100", "Simulate an 8-h night, 4 channels at 100 Hz (in memory)"},
       {"BM_SimulateNight8h/256", "Simulate an 8-h night, 4 channels at 256 Hz (in memory)"},
+      {"BM_TrainFeatures/1", "`train --manifest`: 1 night, features + 1 boosting round, no CV"},
+      {"BM_TrainFeatures/4", "`train --manifest`: 4 nights, features + 1 boosting round, no CV"},
+      {"BM_TrainFeaturesAnnotations/1", "`train --manifest`: 1 night, labels from EDF+ annotations, 1 round"},
+      {"BM_StageOwnModel", "`stage --model FILE` with a model trained by `train --manifest`"},
+      {"BM_TrainModel/4/iterations:1", "`train --manifest`: 4 nights, 60 rounds, no CV"},
+      {"BM_TrainModel/8/iterations:1", "`train --manifest`: 8 nights, 60 rounds, no CV"},
+      {"BM_TrainCv/8/iterations:1", "`train --manifest`: 8 nights, 8-fold subject-wise CV + final model"},
   };
   return d;
 }

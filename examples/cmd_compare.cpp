@@ -12,13 +12,14 @@
 namespace {
 
 struct NightFlags {
-  std::string eeg, swa_channel;
+  std::string eeg, swa_channel, model;
 };
 
 void add_night_flags(CLI::App* cmd, NightFlags& flags) {
   cmd->add_option("--eeg", flags.eeg, "EEG channel(s) for automatic staging, comma-separated (default: by label)");
   cmd->add_option("--swa-channel", flags.swa_channel,
                   "EEG channel for slow-wave measures (default: first central derivation, else the staging EEG)");
+  cmd->add_option("--model", flags.model, "staging model file (from `psgkit train --manifest`) for automatic staging");
 }
 
 psgkit::NightAnalysisOptions night_options(const NightFlags& flags) {
@@ -30,6 +31,7 @@ psgkit::NightAnalysisOptions night_options(const NightFlags& flags) {
     options.staging.eeg.push_back(rest);
   }
   options.swa_channel = flags.swa_channel;
+  options.staging.model_file = flags.model;
   return options;
 }
 

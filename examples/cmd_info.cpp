@@ -5,12 +5,14 @@
 #include <string>
 
 #include "cli.hpp"
+#include "psgkit/error.hpp"
 #include "psgkit/recording.hpp"
+#include "psgkit/staging.hpp"
 
 namespace {
 
 struct InfoArgs {
-  std::string input;
+  std::string input, model;
   bool json = false;
 };
 
@@ -36,9 +38,15 @@ std::string info_text(const psgkit::Recording& rec) {
 const psgkit_cli::Register reg([](CLI::App& app) {
   auto args = std::make_shared<InfoArgs>();
   auto* cmd = app.add_subcommand("info", "Summarise an EDF/EDF+/BDF recording (header, signals, annotations, warnings)");
-  cmd->add_option("file", args->input, "EDF, EDF+C, EDF+D, BDF, BDF+C or BDF+D file")->required();
+  cmd->add_option("file", args->input, "EDF, EDF+C, EDF+D, BDF, BDF+C or BDF+D file");
+  cmd->add_option("--model", args->model, "print a staging model file's record (JSON) instead");
   cmd->add_flag("--json", args->json, "print JSON instead of text");
   cmd->callback([args] {
+    if (args->input.empty() == args->model.empty()) throw psgkit::Error("", "file", "give a recording FILE or --model FILE");
+    if (!args->model.empty()) {
+      psgkit_cli::emit("", psgkit::staging_model_info_json(args->model));
+      return;
+    }
     const psgkit::Recording rec = psgkit::Recording::open(args->input);
     psgkit_cli::emit("", args->json ? psgkit::recording_info_json(rec) + "\n" : info_text(rec));
   });

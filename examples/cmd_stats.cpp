@@ -18,7 +18,7 @@
 namespace {
 
 struct StatsArgs {
-  std::string input, hypnogram, output;
+  std::string input, hypnogram, output, model;
   bool json = false;
   std::optional<double> lights_off_s, lights_on_s;
 };
@@ -74,8 +74,10 @@ const psgkit_cli::Register reg([](CLI::App& app) {
   cmd->add_option("--lights-on", args->lights_on_s,
                   "lights on, seconds from the recording start (default: \"Lights on\" event, else the end)");
   cmd->add_option("-o,--output", args->output, "output file (default: standard output)");
+  cmd->add_option("--model", args->model, "staging model file (from `psgkit train --manifest`) for automatic staging");
   cmd->callback([args] {
     psgkit::NightAnalysisOptions options;
+    options.staging.model_file = args->model;
     options.stats.lights_off_s = args->lights_off_s;
     options.stats.lights_on_s = args->lights_on_s;
     // The input's SHA-256 (≈ 50 ms for an 8-h night) on the second core while the night is analysed.

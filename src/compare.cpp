@@ -178,14 +178,13 @@ NightAnalysis analyse_night(const NightInput& input, const NightAnalysisOptions&
     night.hypnogram = staging.epochs.to_hypnogram();
     night.staged_automatically = true;
     staged_eeg = staging.eeg_channels;
-    night.model = std::string(to_string(staging.model));
+    night.model = staging.model_file.empty() ? std::string(to_string(staging.model)) : staging.model_file.string();
     night.staging_channels = staging.eeg_channels;
     if (!staging.eog_channel.empty()) night.staging_channels.push_back(staging.eog_channel);
     std::string channels;
     for (const auto& c : staging.eeg_channels) channels += (channels.empty() ? "" : ", ") + c;
     if (!staging.eog_channel.empty()) channels += ", EOG " + staging.eog_channel;
-    night.notes.push_back("staged automatically with model " + std::string(to_string(staging.model)) + " from " +
-                          channels);
+    night.notes.push_back("staged automatically with model " + night.model + " from " + channels);
     if (staging.domain.warning) night.notes.push_back("WARNING: " + staging.domain.message());
     night.domain = std::move(staging.domain);
   } else {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "psgkit/feature_table.hpp"
+#include "psgkit/recording.hpp"
 #include "psgkit/staging.hpp"
 
 namespace psgkit::staging_detail {
@@ -64,5 +65,34 @@ void base_feature_location_scale(const FeatureTable& table, const std::string& r
 // (1 − w)·ref_median, scale = w·iqr + (1 − w)·ref_iqr. NaN references (or none) keep the recording's own.
 std::pair<double, double> blended_location_scale(double median, double iqr, double ref_median, double ref_iqr,
                                                  size_t n_epochs);
+
+// Recordings (src/staging_recording.cpp): the channel choice and feature table of stage_recording, also
+// used to extract training features (psgkit train --manifest), so a model is trained on exactly what
+// it stages.
+struct StagingChannels {
+  std::vector<std::string> eeg;  // preferred first
+  std::string eog;               // empty if none
+};
+// `eeg` / `eog` labels when given (psgkit::Error listing the signals when absent), else by label preference.
+StagingChannels pick_staging_channels(const std::vector<SignalInfo>& signals, const std::vector<std::string>& eeg,
+                                      const std::string& eog, const std::string& file);
+inline StagingChannels pick_staging_channels(const Recording& recording, const std::vector<std::string>& eeg,
+                                             const std::string& eog) {
+  return pick_staging_channels(recording.signals(), eeg, eog, recording.path().string());
+}
+// Recording::require_signal's rule (case-insensitive exact label, trimmed) on a list of signals; -1 if absent.
+int find_label(const std::vector<SignalInfo>& signals, std::string_view label);
+// Labels for a model's channel slots: its EEG slots take the first picked EEG, an "eog" slot the EOG.
+// Throws psgkit::Error naming `file` and the missing channel.
+std::vector<std::string> channels_for_slots(const std::string& file, const StagingChannels& picked,
+                                            const std::vector<std::string>& slots);
+// The sleepedf-timedomain table of `channels` under column `prefixes` (resampled to 100 Hz by the recipe).
+// Throws psgkit::Error if the recording is shorter than one 30-s epoch.
+FeatureTable staging_feature_table(const Recording& recording, const std::vector<std::string>& channels,
+                                   const std::vector<std::string>& prefixes);
+
+// For a model from train_staging_model (src/staging_train_manifest.cpp): per slot, the first label it
+// was trained on that the recording's `signals` have, all EEG slots or none (empty for shipped models).
+StagingChannels trained_channels_present(const std::filesystem::path& model_file, const std::vector<SignalInfo>& signals);
 
 }  // namespace psgkit::staging_detail

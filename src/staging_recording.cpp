@@ -8,6 +8,7 @@
 #include "psgkit/recipes.hpp"
 #include "psgkit/recording.hpp"
 #include "psgkit/staging.hpp"
+#include "staging_internal.hpp"
 
 namespace psgkit {
 
@@ -28,59 +29,147 @@ const char* const kEegPreference[] = {"fpzcz", "pzoz", "c4m1", "c3m2", "c4a1", "
                                       "c3a1", "c4a2", "czm2", "cza2", "o2m1", "o1m2", "f4m1", "f3m2"};
 const char* const kEogPreference[] = {"horizontal", "e1m2", "e2m1", "loc", "roc", "e1", "e2", "eogl", "eogr"};
 
+}  // namespace
+
+namespace staging_detail {
+
+// Recording::require_signal's rule (case-insensitive exact label) on a list of signals; -1 if absent.
+int find_label(const std::vector<SignalInfo>& signals, std::string_view label) {
+  const std::string_view wanted = edf_text::trim(label);
+  for (size_t i = 0; i < signals.size(); ++i)
+    if (std::ranges::equal(signals[i].label, wanted, [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        }))
+      return static_cast<int>(i);
+  return -1;
+}
+
+}  // namespace staging_detail
+
+namespace {
+
+using staging_detail::find_label;
+
 int find_canonical(const std::vector<SignalInfo>& signals, std::string_view wanted) {
   for (size_t i = 0; i < signals.size(); ++i)
     if (canonical(signals[i].label) == wanted) return static_cast<int>(i);
   return -1;
 }
 
-// Recording::require_signal's rule (case-insensitive exact label) on a list of signals.
-const std::string& require_label(const std::vector<SignalInfo>& signals, std::string_view label, const std::string& file) {
-  const std::string_view wanted = edf_text::trim(label);
-  std::string available;
-  for (const SignalInfo& s : signals) {
-    if (std::ranges::equal(s.label, wanted, [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-        }))
-      return s.label;
-    available += (available.empty() ? "'" : ", '") + s.label + "'";
-  }
-  throw Error(file, "signal '" + std::string(label) + "'",
-              "not in the file; available: " + (available.empty() ? std::string("none") : available));
+std::string labels_of(const std::vector<SignalInfo>& signals) {
+  std::string labels;
+  for (const SignalInfo& s : signals) labels += (labels.empty() ? "'" : ", '") + s.label + "'";
+  return labels.empty() ? std::string("none") : labels;
 }
+
+const std::string& require_label(const std::vector<SignalInfo>& signals, std::string_view label, const std::string& file) {
+  const int i = find_label(signals, label);
+  if (i < 0) throw Error(file, "signal '" + std::string(label) + "'", "not in the file; available: " + labels_of(signals));
+  return signals[static_cast<size_t>(i)].label;
+}
+
+}  // namespace
+
+namespace staging_detail {
+
+StagingChannels pick_staging_channels(const std::vector<SignalInfo>& signals, const std::vector<std::string>& eeg,
+                                      const std::string& eog, const std::string& file) {
+  StagingChannels out;
+  // EEG: given labels, else the preference list, else recipes' generic EEG picker.
+  if (!eeg.empty()) {
+    for (const auto& label : eeg) out.eeg.push_back(require_label(signals, label, file));
+  } else {
+    for (const char* want : kEegPreference) {
+      const int i = find_canonical(signals, want);
+      if (i >= 0) out.eeg.push_back(signals[static_cast<size_t>(i)].label);
+    }
+    if (out.eeg.empty()) out.eeg = pick_feature_channels(signals, Recipe::SleepEdfBandpower, file);
+    if (out.eeg.empty())
+      throw Error(file, "EEG channel", "no EEG channel recognised by label (give --eeg); signals: " + labels_of(signals));
+  }
+  if (!eog.empty()) {
+    out.eog = require_label(signals, eog, file);
+  } else {
+    for (const char* want : kEogPreference) {
+      const int i = find_canonical(signals, want);
+      if (i >= 0) {
+        out.eog = signals[static_cast<size_t>(i)].label;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> channels_for_slots(const std::string& file, const StagingChannels& picked,
+                                            const std::vector<std::string>& slots) {
+  const auto n_eeg = static_cast<size_t>(std::count_if(slots.begin(), slots.end(), [](const auto& s) { return s != "eog"; }));
+  if (picked.eeg.size() < n_eeg)
+    throw Error(file, "EEG channel", "the model needs " + std::to_string(n_eeg) + " EEG channels, found " +
+                                         std::to_string(picked.eeg.size()) + " (give --eeg A,B)");
+  std::vector<std::string> channels(picked.eeg.begin(), picked.eeg.begin() + static_cast<long>(n_eeg));
+  if (n_eeg < slots.size()) {
+    if (picked.eog.empty()) throw Error(file, "EOG channel", "the model needs an EOG channel (give --eog)");
+    channels.push_back(picked.eog);
+  }
+  return channels;
+}
+
+FeatureTable staging_feature_table(const Recording& recording, const std::vector<std::string>& channels,
+                                   const std::vector<std::string>& prefixes) {
+  RecipeOptions recipe_options;
+  recipe_options.prefixes = prefixes;
+  FeatureTable table = compute_recipe(recording, channels, Recipe::SleepEdfTimedomain, recipe_options);
+  if (table.rows() == 0) throw Error(recording.path().string(), "duration", "the recording is shorter than one 30-s epoch");
+  return table;
+}
+
+}  // namespace staging_detail
+
+namespace {
+
+using namespace staging_detail;
 
 // Channels and model, chosen by label: the result's eeg_channels/eog_channel/model, and the labels to
 // compute the recipe on with their column prefixes, in the model's slot order.
 struct StagingChoice {
   RecordingStaging result;
   std::vector<std::string> channels, prefixes;
+  std::optional<StagingModel> model;
 };
+
+// A model file's layout as the shipped model with the same channel slots.
+StagingModelId model_of_slots(const std::vector<std::string>& slots) {
+  if (slots.size() == 1) return StagingModelId::Eeg1;
+  if (slots.size() == 2) return slots.back() == "eog" ? StagingModelId::Eeg1Eog : StagingModelId::Eeg2;
+  return StagingModelId::EegEog;
+}
 
 StagingChoice choose_staging(const std::vector<SignalInfo>& signals, const RecordingStagingOptions& options,
                              const std::string& file) {
   StagingChoice choice;
   RecordingStaging& out = choice.result;
-  // EEG: given labels, else the preference list, else recipes' generic EEG picker.
-  if (!options.eeg.empty()) {
-    for (const auto& label : options.eeg) out.eeg_channels.push_back(require_label(signals, label, file));
-  } else {
-    for (const char* want : kEegPreference) {
-      const int i = find_canonical(signals, want);
-      if (i >= 0) out.eeg_channels.push_back(signals[static_cast<size_t>(i)].label);
-    }
-    if (out.eeg_channels.empty()) out.eeg_channels = pick_feature_channels(signals, Recipe::SleepEdfBandpower, file);
+  if (!options.model_file.empty()) {
+    const StagingModel& model = choice.model.emplace(StagingModel::load(options.model_file));
+    if (model.recipe() != kTimedomainRecipe)
+      throw Error(options.model_file.string(), "recipe", "the model stages " + model.recipe() + " tables (stage --features), not recordings");
+    const auto& slots = model.channel_slots();
+    // Labels not given: those the model was trained on, where the recording has them.
+    const StagingChannels trained = trained_channels_present(options.model_file, signals);
+    const StagingChannels picked = pick_staging_channels(signals, options.eeg.empty() ? trained.eeg : options.eeg,
+                                                         options.eog.empty() ? trained.eog : options.eog, file);
+    choice.channels = channels_for_slots(file, picked, slots);
+    choice.prefixes = slots;
+    out.model_file = options.model_file;
+    out.model = model_of_slots(slots);
+    const bool has_eog = slots.back() == "eog";
+    out.eeg_channels.assign(choice.channels.begin(), choice.channels.end() - (has_eog ? 1 : 0));
+    if (has_eog) out.eog_channel = choice.channels.back();
+    return choice;
   }
-  if (!options.eog.empty()) {
-    out.eog_channel = require_label(signals, options.eog, file);
-  } else {
-    for (const char* want : kEogPreference) {
-      const int i = find_canonical(signals, want);
-      if (i >= 0) {
-        out.eog_channel = signals[static_cast<size_t>(i)].label;
-        break;
-      }
-    }
-  }
+  StagingChannels picked = pick_staging_channels(signals, options.eeg, options.eog, file);
+  out.eeg_channels = std::move(picked.eeg);
+  out.eog_channel = std::move(picked.eog);
   // Model: a/b need the Sleep-EDF derivations (or two EEG labels given explicitly); anything else is
   // staged with a montage-agnostic one-EEG model on the best EEG: e with an EOG, else c.
   const bool sleep_edf_pair = out.eeg_channels.size() >= 2 && canonical(out.eeg_channels[0]) == "fpzcz" &&
@@ -130,7 +219,8 @@ StagingChoice choose_staging(const std::vector<SignalInfo>& signals, const Recor
 RecordingStaging stage_table(StagingChoice choice, const FeatureTable& table, const RecordingStagingOptions& options,
                              const std::string& file) {
   if (table.rows() == 0) throw Error(file, "duration", "the recording is shorter than one 30-s epoch");
-  const StagingModel model = StagingModel::load(choice.result.model);
+  if (!choice.model) choice.model.emplace(StagingModel::load(choice.result.model));
+  const StagingModel& model = *choice.model;
   StagingOptions staging_options;
   staging_options.channels = choice.prefixes;
   staging_options.hmm = options.hmm;
@@ -147,9 +237,7 @@ RecordingStaging stage_table(StagingChoice choice, const FeatureTable& table, co
 RecordingStaging stage_recording(const Recording& recording, const RecordingStagingOptions& options) {
   const std::string file = recording.path().string();
   StagingChoice choice = choose_staging(recording.signals(), options, file);
-  RecipeOptions recipe_options;
-  recipe_options.prefixes = choice.prefixes;
-  const FeatureTable table = compute_recipe(recording, choice.channels, Recipe::SleepEdfTimedomain, recipe_options);
+  const FeatureTable table = staging_feature_table(recording, choice.channels, choice.prefixes);
   return stage_table(std::move(choice), table, options, file);
 }
 

@@ -20,29 +20,14 @@
 #include "psgkit/sleep_stats.hpp"
 #include "psgkit/staging.hpp"
 #include "staging_internal.hpp"
+#include "staging_train_internal.hpp"
 
 namespace psgkit {
 
 using namespace staging_detail;
 using json = nlohmann::json;
 
-namespace {
-
-using Counts = std::array<std::array<double, kNumSleepStages>, kNumSleepStages>;
-constexpr double kEpochS = 30.0;
-constexpr double kEvalCropS = 30 * 60.0;   // Sleep-EDF protocol: 30 min either side of sleep
-constexpr double kTrainCropS = 60 * 60.0;  // bandpower nights: train on 60 min either side (as the timedomain tables)
-
-struct Night {
-  std::string name, subject;
-  int night = 0;
-  FeatureTable table;
-  std::vector<long> idx;
-  std::vector<int> label;        // 0..4, -1 unscored
-  std::vector<char> train, eval, at_change;
-  Counts transitions{};          // epoch-to-epoch transition counts of the (reconstructed) hypnogram
-  Demographics demographics;     // from sleep-edf-153/subjects.csv (NaN when the night is not listed)
-};
+namespace staging_train {
 
 bool is_sleep_label(int l) { return l >= 1 && l <= 4; }
 
@@ -56,20 +41,6 @@ double percentile(std::vector<double> v, double q) {
   return v[lo] + (pos - static_cast<double>(lo)) * (hi - v[lo]);
 }
 double median(const std::vector<double>& v) { return percentile(v, 0.5); }
-
-// libxgboost, opened on first use: only training needs it (inference evaluates the trees itself,
-// boosted_trees_internal.hpp), and linking it cost every psgkit process ≈ 2.6 ms of start-up for
-// its static registries — a twentieth of `psgkit stage`.
-#define PSGKIT_XGBOOST_FUNCTIONS(X)                                                                          \
-  X(XGBGetLastError) X(XGDMatrixCreateFromMat) X(XGDMatrixFree) X(XGDMatrixSetFloatInfo) X(XGBoosterCreate) \
-  X(XGBoosterFree) X(XGBoosterSetParam) X(XGBoosterUpdateOneIter) X(XGBoosterPredict) X(XGBoosterSetAttr)   \
-  X(XGBoosterSaveModelToBuffer)
-
-struct Xgboost {
-#define PSGKIT_DECLARE(name) decltype(&::name) name = nullptr;
-  PSGKIT_XGBOOST_FUNCTIONS(PSGKIT_DECLARE)
-#undef PSGKIT_DECLARE
-};
 
 // Throws psgkit::Error naming the library if it or one of its functions cannot be loaded.
 const Xgboost& xgboost() {
@@ -93,47 +64,6 @@ const Xgboost& xgboost() {
 void xgb_check(int rc, const std::string& file) {
   if (rc != 0) throw Error(file, "xgboost", xgboost().XGBGetLastError());
 }
-
-// RAII handles.
-struct DMatrix {
-  DMatrixHandle handle = nullptr;
-  DMatrix(const float* values, size_t rows, size_t cols) {
-    xgb_check(xgboost().XGDMatrixCreateFromMat(values, rows, cols, std::numeric_limits<float>::quiet_NaN(), &handle), "");
-  }
-  ~DMatrix() {
-    if (handle) xgboost().XGDMatrixFree(handle);
-  }
-  DMatrix(const DMatrix&) = delete;
-  DMatrix& operator=(const DMatrix&) = delete;
-};
-
-struct Booster {
-  BoosterHandle handle = nullptr;
-  explicit Booster(const DMatrix& train) {
-    DMatrixHandle dm[1] = {train.handle};
-    xgb_check(xgboost().XGBoosterCreate(dm, 1, &handle), "");
-    set("nthread", "1");  // deterministic, and no thread pool
-    set("verbosity", "0");
-  }
-  ~Booster() {
-    if (handle) xgboost().XGBoosterFree(handle);
-  }
-  Booster(const Booster&) = delete;
-  Booster& operator=(const Booster&) = delete;
-  void set(const std::string& key, const std::string& value) {
-    xgb_check(xgboost().XGBoosterSetParam(handle, key.c_str(), value.c_str()), "");
-  }
-  // Row-major rows x 5 probabilities.
-  std::vector<float> predict(const float* values, size_t rows, size_t cols) const {
-    if (rows == 0) return {};
-    DMatrix dm(values, rows, cols);
-    bst_ulong n = 0;
-    const float* out = nullptr;
-    xgb_check(xgboost().XGBoosterPredict(handle, dm.handle, 0, 0, 0, &n, &out), "");
-    if (n != rows * kNumSleepStages) throw Error("", "xgboost", "unexpected prediction size " + std::to_string(n));
-    return std::vector<float>(out, out + n);
-  }
-};
 
 // Masks from labels and onsets: eval within ±30 min of sleep, train within ±crop_train_s.
 void set_masks(Night& n, double crop_train_s) {
@@ -274,19 +204,6 @@ std::vector<Night> load_bandpower(const std::filesystem::path& data_dir, int max
   return nights;
 }
 
-struct ModelConfig {
-  StagingModelId id = StagingModelId::EegEog;
-  std::string variant;  // "" for the shipped configuration, else an ablation label
-  DesignSpec spec;
-  std::vector<std::vector<std::string>> views;  // column prefixes per example set (model c: two)
-  int rounds = 60;
-  int max_depth = 5;
-  double eta = 0.25;
-  std::array<double, kNumSleepStages> class_weight{1, 1, 1, 1, 1};  // W, N1, N2, N3, REM
-  double evidence_exponent = 1.5;  // HMM emission tempering (see StagingHmm), chosen from a CV grid
-  double prior_exponent = 0.5;
-};
-
 ModelConfig shipped_config(StagingModelId id, int rounds_override) {
   ModelConfig c;
   c.id = id;
@@ -330,12 +247,6 @@ ModelConfig shipped_config(StagingModelId id, int rounds_override) {
   if (rounds_override > 0) c.rounds = rounds_override;
   return c;
 }
-
-// Design matrices per night and view, computed once (normalisation uses only the night itself).
-struct Designs {
-  size_t n_cols = 0;
-  std::vector<std::vector<std::vector<float>>> per_night;  // [night][view] rows x n_cols
-};
 
 // Training reference of each base feature (slot-major): the median over nights and views of each
 // night's median and IQR. Sets cfg.spec.reference_*. Every Sleep-EDF night is longer than
@@ -386,11 +297,6 @@ std::vector<float> without_demographics(std::vector<float> design, size_t n_cols
   return design;
 }
 
-struct Trained {
-  std::unique_ptr<Booster> booster;
-  StagingHmm hmm;
-};
-
 Trained train_on(const ModelConfig& cfg, const std::vector<Night>& nights, const Designs& designs,
                  const std::vector<size_t>& train_nights) {
   std::vector<float> x, y, weight;
@@ -438,6 +344,8 @@ Trained train_on(const ModelConfig& cfg, const std::vector<Night>& nights, const
   xgb_check(xgboost().XGDMatrixSetFloatInfo(dtrain.handle, "weight", weight.data(), weight.size()), "");
   t.booster = std::make_unique<Booster>(dtrain);
   Booster& b = *t.booster;
+  if (!cfg.start_model.empty())
+    xgb_check(xgboost().XGBoosterLoadModelFromBuffer(b.handle, cfg.start_model.data(), cfg.start_model.size()), "--from");
   b.set("objective", "multi:softprob");
   b.set("num_class", std::to_string(kNumSleepStages));
   b.set("tree_method", "hist");
@@ -482,15 +390,6 @@ std::map<std::string, int> subject_folds(const std::vector<Night>& nights, int f
 json agreement_to_json(const Agreement& a) { return json::parse(agreement_json(a)); }
 
 double round4(double v) { return std::isfinite(v) ? std::round(v * 1e4) / 1e4 : v; }
-
-// Cross-validated predictions of one configuration: [night][view] rows, raw and HMM.
-struct CvPredictions {
-  // Headline: without age and sex; *_demographics: with them (models with DesignSpec::demographics).
-  std::vector<std::vector<std::vector<StageProbabilities>>> raw, hmm, raw_demographics, hmm_demographics;
-  std::vector<int> fold_of_night;
-  std::vector<StagingHmm> hmm_of_night;  // the training fold's HMM for each held-out night
-  double seconds = 0;
-};
 
 CvPredictions cross_validate(const ModelConfig& cfg, const std::vector<Night>& nights, const Designs& designs,
                              int folds, std::ostream* log) {
@@ -538,7 +437,7 @@ std::string nights_subject(const std::string& name) { return name.substr(3, 2); 
 // Metrics of one view of CV predictions on the evaluation rows (optionally only rows not at a change).
 json summarise(const std::vector<Night>& nights, const CvPredictions& cv,
                const std::vector<std::vector<std::vector<StageProbabilities>>>& preds, size_t view, int folds,
-               bool exclude_changes = false) {
+               bool exclude_changes) {
   std::vector<Stage> truth_all, pred_all;
   std::vector<std::vector<Stage>> truth_fold(static_cast<size_t>(folds)), pred_fold(static_cast<size_t>(folds));
   std::vector<double> n3_err, n3_truth, expected_err, bernoulli_var, tib_min;
@@ -719,6 +618,10 @@ std::string fmt1(double v) {
   return buf;
 }
 
+const char* const kReportTableHead =
+    "| model | epochs | accuracy | kappa | macro-F1 | F1 W | F1 N1 | F1 N2 | F1 N3 | F1 REM | med abs N3 err (min) | "
+    "med abs N3-change err (min) |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+
 std::string markdown_row(const std::string& label, const json& s) {
   const json& p = s.at("pooled");
   std::string row = "| " + label + " | " + std::to_string(p.at("n_epochs").get<long>()) + " | " +
@@ -789,8 +692,8 @@ json config_json(const ModelConfig& cfg) {
                        {"colsample_bytree", 0.5}, {"min_child_weight", 2}, {"seed", 42}, {"nthread", 1}}}};
 }
 
-void save_model(const ModelConfig& cfg, const Trained& t, size_t n_features, double n3_variance_inflation,
-                const std::filesystem::path& path) {
+std::string model_bytes(const ModelConfig& cfg, const Trained& t, size_t n_features, double n3_variance_inflation,
+                        const json& record) {
   json meta = {{"format", kFormat}, {"id", std::string(to_string(cfg.id))}, {"recipe", cfg.spec.recipe},
                {"slots", cfg.spec.slots}, {"design", design_json(cfg.spec)}, {"n_features", n_features},
                {"reference", {{"median", cfg.spec.reference_median}, {"iqr", cfg.spec.reference_iqr}}},
@@ -799,14 +702,17 @@ void save_model(const ModelConfig& cfg, const Trained& t, size_t n_features, dou
   for (const auto& row : t.hmm.transition) transition.push_back(row);
   meta["hmm"] = {{"prior", t.hmm.prior}, {"transition", transition}, {"evidence_exponent", t.hmm.evidence_exponent},
                  {"prior_exponent", t.hmm.prior_exponent}};
-  xgb_check(xgboost().XGBoosterSetAttr(t.booster->handle, kMetaAttribute, meta.dump().c_str()), path.string());
+  if (!record.is_null()) meta["record"] = record;
+  xgb_check(xgboost().XGBoosterSetAttr(t.booster->handle, kMetaAttribute, meta.dump().c_str()), "");
   bst_ulong len = 0;
   const char* buf = nullptr;
-  xgb_check(xgboost().XGBoosterSaveModelToBuffer(t.booster->handle, R"({"format": "ubj"})", &len, &buf), path.string());
-  write_file_atomic(path, std::string_view(buf, len));
+  xgb_check(xgboost().XGBoosterSaveModelToBuffer(t.booster->handle, R"({"format": "ubj"})", &len, &buf), "");
+  return std::string(buf, len);
 }
 
-}  // namespace
+}  // namespace staging_train
+
+using namespace staging_train;
 
 void train_staging_models(const StagingTrainOptions& options, std::ostream* log) {
   const auto t_start = std::chrono::steady_clock::now();
@@ -827,9 +733,7 @@ void train_staging_models(const StagingTrainOptions& options, std::ostream* log)
   }
   if (options.reference_only) return;
 
-  const std::string table_head =
-      "| model | epochs | accuracy | kappa | macro-F1 | F1 W | F1 N1 | F1 N2 | F1 N3 | F1 REM | med abs N3 err (min) | "
-      "med abs N3-change err (min) |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  const std::string table_head = kReportTableHead;
 
   std::vector<ModelConfig> configs;
   for (auto id : options.models) configs.push_back(shipped_config(id, options.rounds));
@@ -934,7 +838,7 @@ void train_staging_models(const StagingTrainOptions& options, std::ostream* log)
       for (size_t i = 0; i < all.size(); ++i) all[i] = i;
       const Trained t = train_on(cfg, nights, designs, all);
       const auto path = options.out_dir / staging_model_file_name(cfg.id);
-      save_model(cfg, t, designs.n_cols, n3_variance_inflation, path);
+      write_file_atomic(path, model_bytes(cfg, t, designs.n_cols, n3_variance_inflation));
       entry["file"] = path.filename().string();
       entry["file_bytes"] = std::filesystem::file_size(path);
       entry["training_nights"] = nights.size();

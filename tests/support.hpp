@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <string>
 
+#include "psgkit/error.hpp"
+
 namespace psgkit_test {
 
 // ../shared/data next to the source tree; absent on a user's fresh clone.
@@ -77,6 +79,17 @@ inline CommandResult run_command(const std::string& command) {
   const int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+// The message of the psgkit::Error that `f` throws, or "(no error)".
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const psgkit::Error& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 }  // namespace psgkit_test

@@ -63,15 +63,6 @@ fs::path write_three_rates(const psgkit_test::TempDir& dir) {
   return path;
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const psgkit::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 
@@ -162,7 +153,7 @@ TEST_CASE("reading several signals in one pass gives each signal's own read, in 
   std::vector<std::vector<float>> reused = {std::vector<float>(5, 1.0f)};
   rec.read(std::vector<int>{1, 2}, reused);
   CHECK(reused == std::vector<std::vector<float>>{rec.read(1), rec.read(2)});
-  const std::string error = error_of([&] { rec.read(std::vector<int>{0, 7}); });
+  const std::string error = psgkit_test::error_of([&] { rec.read(std::vector<int>{0, 7}); });
   CHECK(error.find(path.string()) != std::string::npos);
 }
 
@@ -190,7 +181,7 @@ TEST_CASE("reading a range of samples gives that slice of the whole read, across
       CHECK(part_double == std::vector<double>(all_double.begin() + first, all_double.begin() + first + count));
     }
     std::vector<float> beyond(2);
-    const std::string error = error_of([&] { rec.read(signal_index, n - 1, beyond); });
+    const std::string error = psgkit_test::error_of([&] { rec.read(signal_index, n - 1, beyond); });
     CHECK(error.find(path.string()) != std::string::npos);
     CHECK(error.find("outside") != std::string::npos);
     CHECK_THROWS_AS(rec.read(signal_index, -1, std::span<float>(beyond).first(1)), psgkit::Error);
@@ -310,16 +301,16 @@ TEST_CASE("annotation-only EDF+ file: empty signal list") {
 TEST_CASE("write_edf refuses what it cannot store faithfully") {
   psgkit_test::TempDir dir("write-errors");
   const fs::path path = dir / "x.edf";
-  CHECK(error_of([&] { psgkit::write_edf(path, {signal("A", "uV", 100.5, sine(100.5, 10, 1, 1))}, {}); })
+  CHECK(psgkit_test::error_of([&] { psgkit::write_edf(path, {signal("A", "uV", 100.5, sine(100.5, 10, 1, 1))}, {}); })
             .find("not a whole number") != std::string::npos);
-  CHECK(error_of([&] {
+  CHECK(psgkit_test::error_of([&] {
           psgkit::write_edf(path, {signal("A", "uV", 100, sine(100, 10, 1, 1)), signal("B", "uV", 100, sine(100, 12, 1, 1))}, {});
         }).find("covers") != std::string::npos);
-  CHECK(error_of([&] {
+  CHECK(psgkit_test::error_of([&] {
           psgkit::write_edf(path, {signal("A", "uV", 100, sine(100, 10, 1, 1))},
                             {{1, -1, "0123456789012345678901234567890123456789 and more"}});
         }).find("at most 40") != std::string::npos);
-  CHECK(error_of([&] { psgkit::write_edf(path, {signal("A label longer than 16", "uV", 100, sine(100, 1, 1, 1))}, {}); })
+  CHECK(psgkit_test::error_of([&] { psgkit::write_edf(path, {signal("A label longer than 16", "uV", 100, sine(100, 1, 1, 1))}, {}); })
             .find("label") != std::string::npos);
   CHECK_FALSE(fs::exists(path));  // nothing half-written
 }
@@ -327,13 +318,13 @@ TEST_CASE("write_edf refuses what it cannot store faithfully") {
 TEST_CASE("bad input gives psgkit::Error naming the file and the field") {
   psgkit_test::TempDir dir("bad");
   const fs::path missing = dir / "missing.edf";
-  std::string message = error_of([&] { (void)Recording::open(missing); });
+  std::string message = psgkit_test::error_of([&] { (void)Recording::open(missing); });
   CHECK(message.find(missing.string()) != std::string::npos);
   CHECK(message.find("no such file") != std::string::npos);
 
   const fs::path empty = dir / "empty.edf";
   write_bytes(empty, "");
-  message = error_of([&] { (void)Recording::open(empty); });
+  message = psgkit_test::error_of([&] { (void)Recording::open(empty); });
   CHECK(message.find(empty.string()) != std::string::npos);
   CHECK(message.find("empty") != std::string::npos);
 
@@ -343,7 +334,7 @@ TEST_CASE("bad input gives psgkit::Error naming the file and the field") {
 
   const fs::path truncated = dir / "truncated.edf";
   write_bytes(truncated, bytes.substr(0, 100));
-  message = error_of([&] { (void)Recording::open(truncated); });
+  message = psgkit_test::error_of([&] { (void)Recording::open(truncated); });
   CHECK(message.find(truncated.string()) != std::string::npos);
   CHECK(message.find("byte 100") != std::string::npos);
   CHECK(message.find("truncated header") != std::string::npos);
@@ -354,15 +345,15 @@ TEST_CASE("bad input gives psgkit::Error naming the file and the field") {
   text_in_number.replace(256 + 2 * 104, 8, "abc     ");
   const fs::path bad_number = dir / "bad_number.edf";
   write_bytes(bad_number, text_in_number);
-  message = error_of([&] { (void)Recording::open(bad_number); });
+  message = psgkit_test::error_of([&] { (void)Recording::open(bad_number); });
   CHECK(message.find(bad_number.string()) != std::string::npos);
   CHECK(message.find("signal 1 physical minimum") != std::string::npos);
   CHECK(message.find("'abc' is not a number") != std::string::npos);
 
   const Recording rec = Recording::open(good);
-  message = error_of([&] { (void)rec.require_signal("C3-M2"); });
+  message = psgkit_test::error_of([&] { (void)rec.require_signal("C3-M2"); });
   CHECK(message.find("available: 'EEG'") != std::string::npos);
-  CHECK(error_of([&] { (void)rec.read(5); }).find("no such signal") != std::string::npos);
+  CHECK(psgkit_test::error_of([&] { (void)rec.read(5); }).find("no such signal") != std::string::npos);
 }
 
 TEST_CASE("8 threads opening and reading different files give the same samples as one thread") {

@@ -57,7 +57,7 @@ struct NightAnalysis {
   // Automatic staging of a recording only: distance of its features from the training nights'
   // (domain.hpp); when above the threshold a "WARNING: ..." note is added as well.
   std::optional<DomainCheck> domain;
-  std::string model;                   // staging model ("a".."d"); empty when the hypnogram was given
+  std::string model;                   // staging model ("a".."e", or the model file); empty when the hypnogram was given
   std::vector<std::string> staging_channels;  // EEG (then EOG) labels the staging used
   std::string swa_channel;             // label of the slow-wave channel; empty without a recording
   std::vector<std::string> warnings;   // what psgkit cannot vouch for (e.g. a record of another version)

@@ -187,6 +187,65 @@ struct StagingTrainOptions {
 // (kDomainReferenceFileName, from every training night). Progress lines go to `log` when not null. Throws psgkit::Error.
 void train_staging_models(const StagingTrainOptions& options, std::ostream* log);
 
+// ---- Training on your own scored nights (psgkit train --manifest) ----
+
+// One manifest row: `subject,path,hypnogram[,eeg][,eog]`.
+struct ManifestNight {
+  std::string subject;
+  std::filesystem::path path;       // EDF/EDF+/BDF recording
+  std::filesystem::path hypnogram;  // any format read_hypnogram() reads; empty: the EDF+'s own stage annotations
+  std::vector<std::string> eeg;     // this night's EEG labels (cell "A,B" or "A;B"); empty: the options' labels
+  std::string eog;                  // this night's EOG label; empty: the options' label
+};
+
+// Reads the manifest; relative paths are relative to the manifest's folder. Throws psgkit::Error naming
+// the file, line and column for a missing column or an empty subject/path cell.
+std::vector<ManifestNight> read_training_manifest(const std::filesystem::path& manifest);
+
+struct ManifestTrainOptions {
+  // Continue boosting from this model ("a", "b", "c" or a model file): its channel layout and feature
+  // design are kept and `rounds` trees per class are added. Empty: train from scratch.
+  std::string from;
+  // EEG / EOG labels of every night (a night's manifest cell overrides). Empty EEG: picked by label as
+  // `psgkit stage` does. The layout (channel slots) is one EEG, two EEG, or two EEG + EOG (those of
+  // models c, b, a): the --from model's, else the number of EEG labels given (default one) and an EOG
+  // slot when an EOG label is given anywhere.
+  std::vector<std::string> eeg;
+  std::string eog;
+  bool cross_validate = true;
+  int folds = 10;        // subject-wise folds (capped at the number of subjects); >= 2
+  int jobs = 1;          // nights whose features are extracted in parallel
+  bool skip_bad = false; // leave out (and report) nights that fail, instead of failing
+  int rounds = 60;       // boosting rounds (XGBoost settings otherwise those of the shipped models)
+};
+
+struct TrainedStagingModel {
+  std::string model_ubj;        // the model file (StagingModel::load reads it once written)
+  std::string record_json;      // what the model file records about its training (also in the file)
+  std::string report_json;      // record + cross-validation + per-night details
+  std::string report_markdown;
+  std::vector<std::string> skipped;  // "night N (subject, path): reason" of nights left out (skip_bad)
+};
+
+// Extracts every night's features with stage_recording's own code (channel choice, sleepedf-timedomain
+// recipe at 100 Hz, design matrix), night by night (`jobs` at a time, each night's signals released
+// once its design matrix is built); labels from the hypnogram on the recording's 30-s grid (UNS,
+// movement and artefact epochs are not labels; a hypnogram shorter or longer than the recording gives
+// its overlap, reported). Subject-wise cross-validation (src/staging_train.cpp's, metrics from
+// evaluate.hpp; with `from`, the starting model is scored on the same folds), then the final model on
+// every night. Deterministic for a given manifest and options. Writes nothing. Throws psgkit::Error
+// naming the night and file (no overlap, missing channel, no sleep or a single scored stage,
+// unreadable files) unless skip_bad, or when no usable night or fewer than two stages remain.
+TrainedStagingModel train_staging_model(const std::filesystem::path& manifest, const ManifestTrainOptions& options,
+                                        std::ostream* log = nullptr);
+
+// Writes `model_file`, then `<stem>.report.md` and `<stem>.report.json` beside it (each atomically).
+void write_trained_staging_model(const TrainedStagingModel& trained, const std::filesystem::path& model_file);
+
+// The psgkit metadata of a model file as JSON text: recipe, channel slots, design, HMM and, for models
+// from train_staging_model, the training record. Throws psgkit::Error like StagingModel::load.
+std::string staging_model_info_json(const std::filesystem::path& model_file);
+
 // ---- Recordings ----
 
 struct RecordingStagingOptions {
@@ -195,6 +254,9 @@ struct RecordingStagingOptions {
   // Default: with the Sleep-EDF pair Fpz-Cz + Pz-Oz (or two --eeg), a with an EOG, else b; otherwise
   // e with an EOG, else c.
   std::optional<StagingModelId> model;
+  // A model file (e.g. from train_staging_model) instead of a shipped model: its channel slots decide
+  // how many EEG channels (first picked ones) and whether an EOG is used.
+  std::filesystem::path model_file;
   bool hmm = true;
   std::optional<double> age_years;         // subject's age in years, if known (see StagingOptions)
   std::optional<char> sex;                 // 'F' or 'M', if known
@@ -204,7 +266,8 @@ struct RecordingStaging {
   StagedEpochs epochs;                     // every whole 30-s epoch from the recording start (to_hypnogram())
   std::vector<std::string> eeg_channels;   // labels used
   std::string eog_channel;                 // label used, empty if none
-  StagingModelId model = StagingModelId::EegEog;
+  StagingModelId model = StagingModelId::EegEog;  // for a model file: the shipped model with its layout
+  std::filesystem::path model_file;                // the model file used, empty for a shipped model
   DomainCheck domain;                      // distance of the recording's features from the training nights'
   double n3_variance_inflation = 1.0;      // the model's (StagingModel::n3_variance_inflation)
 };
