@@ -234,11 +234,10 @@ ModelConfig shipped_config(StagingModelId id, int rounds_override) {
       c.views = {{"fpz_cz", "pz_oz"}};
       break;
   }
-  // The one-EEG models c and e get the 2026-12 design: absolute amplitude in context, a longer window,
-  // subject inputs, N1 and N3 weighted up. a and b keep the 2026-11 design (the same trees as
-  // before): their 10-fold CV with the new design could not be run on the shared machine, and c's
-  // CV showed the new design is not a free gain (notes/staging.md).
-  if (id == StagingModelId::Eeg1 || id == StagingModelId::Eeg1Eog) {
+  // Model e gets the 2026-12 design: absolute amplitude in context, a longer window, subject inputs,
+  // N1 and N3 weighted up. a, b and c keep the 2026-11 design: c's 10-fold CV with the new design
+  // was worse (0.757 vs 0.781 accuracy on Fpz-Cz; notes/staging.md), and a and b's could not be run.
+  if (id == StagingModelId::Eeg1Eog) {
     c.spec.raw_context = true;
     c.spec.long_context = true;
     c.spec.demographics = true;
@@ -307,10 +306,10 @@ Trained train_on(const ModelConfig& cfg, const std::vector<Night>& nights, const
     for (int i = 0; i < kNumSleepStages; ++i)
       for (int j = 0; j < kNumSleepStages; ++j) transitions[i][j] += n.transitions[i][j];
     const auto& views = designs.per_night[ni];
-    // Models with several views (c, e: the EEG slot filled by fpz_cz and by pz_oz) train on one view
-    // per night, alternating, which halves their training time; all views are evaluated.
+    // Model e (several views: the EEG slot filled by fpz_cz and by pz_oz) trains on one view per night,
+    // alternating, which halves its training time; c trains on both, as in 2026-11; all views are evaluated.
     for (size_t v = 0; v < views.size(); ++v) {
-      if (views.size() > 1 && v != ni % views.size()) continue;
+      if (cfg.spec.demographics && views.size() > 1 && v != ni % views.size()) continue;
       const auto& design = views[v];
       for (size_t r = 0; r < n.label.size(); ++r) {
         if (!n.train[r]) continue;
@@ -432,7 +431,6 @@ CvPredictions cross_validate(const ModelConfig& cfg, const std::vector<Night>& n
 }
 
 // Subject of a night name SC4ssN...
-std::string nights_subject(const std::string& name) { return name.substr(3, 2); }
 
 // Metrics of one view of CV predictions on the evaluation rows (optionally only rows not at a change).
 json summarise(const std::vector<Night>& nights, const CvPredictions& cv,
@@ -445,6 +443,7 @@ json summarise(const std::vector<Night>& nights, const CvPredictions& cv,
   std::vector<int> night_fold;
   std::map<std::string, std::map<int, std::pair<double, double>>> n3_by_subject;  // night -> (truth, pred)
   json per_night = json::array();
+  std::vector<std::string> subject_of_night;  // per_night's subjects
   for (size_t ni = 0; ni < nights.size(); ++ni) {
     const Night& n = nights[ni];
     std::vector<Stage> t, p;
@@ -468,6 +467,7 @@ json summarise(const std::vector<Night>& nights, const CvPredictions& cv,
     night_fold.push_back(cv.fold_of_night[ni]);
     p_n3_of_night.push_back(std::move(p_n3));
     n3_by_subject[n.subject][n.night] = {a.n3_min_truth, a.n3_min_pred};
+    subject_of_night.push_back(n.subject);
     per_night.push_back({{"night", n.name}, {"fold", cv.fold_of_night[ni] + 1}, {"n_epochs", a.n_epochs},
                          {"accuracy", round4(a.accuracy)}, {"kappa", round4(a.kappa)},
                          {"n3_min_truth", a.n3_min_truth}, {"n3_min_pred", a.n3_min_pred}});
@@ -546,7 +546,7 @@ json summarise(const std::vector<Night>& nights, const CvPredictions& cv,
     w["n3_expected_min"] = round4(expected_err[i] + n3_truth[i]);
     w["n3_expected_lo95"] = round4(lo[i]);
     w["n3_expected_hi95"] = round4(hi[i]);
-    const std::string subject = nights_subject(per_night.at(i).at("night").get<std::string>());
+    const std::string& subject = subject_of_night[i];
     if (change_err_of_subject.count(subject)) w["subject_change_error_min"] = change_err_of_subject[subject];
     worst.push_back(w);
   }

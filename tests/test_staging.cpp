@@ -700,13 +700,13 @@ TEST_CASE("stage_recording: a C4-M1 + E1-M2 recording gets the one-EEG + EOG mod
   CHECK_THROWS_AS(stage_recording(rec, with), Error);
 }
 
-TEST_CASE("shipped models: c and e take age and sex optionally; a and b ignore them") {
+TEST_CASE("shipped models: e takes age and sex optionally; a, b and c ignore them") {
   if (!psgkit_test::have_shared_data()) return;
   const FeatureTable table = read_feature_csv(timedomain_night());
   for (StagingModelId id : {StagingModelId::EegEog, StagingModelId::Eeg2, StagingModelId::Eeg1, StagingModelId::Eeg1Eog}) {
     const StagingModel model = StagingModel::load(id);
-    const bool one_eeg = id == StagingModelId::Eeg1 || id == StagingModelId::Eeg1Eog;
-    CHECK(model.takes_demographics() == one_eeg);
+    const bool takes = id == StagingModelId::Eeg1Eog;
+    CHECK(model.takes_demographics() == takes);
     CHECK(model.n3_variance_inflation() >= 1.0);  // 1 when the model was built without CV
     StagingOptions none, young, old;
     young.age_years = 25;
@@ -720,7 +720,7 @@ TEST_CASE("shipped models: c and e take age and sex optionally; a and b ignore t
       n3_old += p_old[r][3];
     }
     CHECK(p_none.size() == table.rows());
-    if (one_eeg) {
+    if (takes) {
       CHECK(n3_young != n3_old);  // the model uses the input
     } else {
       CHECK(n3_young == n3_old);  // no such columns: ignored

@@ -21,7 +21,7 @@
 //   c  staging-c-eeg1.ubj       sleepedf-timedomain: one EEG channel (any montage)
 //   d  staging-d-bandpower.ubj  sleepedf-bandpower: fpz_cz, pz_oz
 //   e  staging-e-eeg1-eog.ubj   sleepedf-timedomain: one EEG channel (any montage) + one EOG
-// Models c and e also take the subject's age and sex (optional; XGBoost's missing-value branches
+// Model e also takes the subject's age and sex (optional; XGBoost's missing-value branches
 // when unknown; StagingModel::takes_demographics). Every model blends the per-recording
 // normalisation with the training distribution when a recording is shorter than 4 h
 // (data/models/README.md).
