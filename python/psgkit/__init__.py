@@ -261,7 +261,8 @@ def stage(recording, fs_hz=None, eeg=None, eog=None, model=None, hmm=True, chann
     eog: EOG label (default: picked by label, none if absent).
     channels: labels of an array's rows (default: the eeg labels, then eog if given); eeg and eog then
         choose among them as in a recording.
-    model: "a" (2 EEG + EOG), "b" (2 EEG), "c" (1 EEG); default from the channels found.
+    model: "a" (Fpz-Cz + Pz-Oz + EOG), "b" (Fpz-Cz + Pz-Oz), "c" (1 EEG), "e" (1 EEG + EOG), or the path
+        of a model file from ``psgkit train --manifest``; default from the channels found.
     hmm: smooth with the HMM (default True); False gives the raw classifier probabilities.
     Method: the Sleep-EDF time-domain recipe at 100 Hz, per-recording robust normalisation, ±7.5-min
     context as in YASA (Vallat & Walker, eLife 2021), gradient-boosted trees (Chen & Guestrin 2016) and
@@ -270,8 +271,10 @@ def stage(recording, fs_hz=None, eeg=None, eog=None, model=None, hmm=True, chann
     eeg_labels = _labels(eeg, "eeg")
     if eog is not None and not isinstance(eog, str):
         raise TypeError(f"eog: expected a label (str), got {type(eog).__name__}")
+    if isinstance(model, os.PathLike):
+        model = os.fspath(model)
     if model is not None and not isinstance(model, str):
-        raise TypeError(f"model: expected 'a', 'b' or 'c', got {type(model).__name__}")
+        raise TypeError(f"model: expected 'a', 'b', 'c', 'e' or a model file, got {type(model).__name__}")
     if isinstance(recording, (str, os.PathLike)):
         recording = read_edf(recording)
     if isinstance(recording, Recording):

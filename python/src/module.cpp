@@ -62,7 +62,7 @@ py::dict staged_dict(const psgkit::RecordingStaging& r) {
   out["epoch"] = psgkit::epoch_indices(e.onset_s, 30.0);
   out["eeg"] = r.eeg_channels;
   out["eog"] = r.eog_channel;
-  out["model"] = std::string(psgkit::to_string(r.model));
+  out["model"] = r.model_file.empty() ? std::string(psgkit::to_string(r.model)) : r.model_file.string();
   return out;
 }
 
@@ -72,9 +72,10 @@ psgkit::RecordingStagingOptions staging_options(const std::vector<std::string>& 
   options.eeg = eeg;
   options.eog = eog;
   options.hmm = hmm;
+  // As `psgkit stage --model`: a shipped model's letter, else a model file (psgkit train --manifest).
   if (model) {
     options.model = psgkit::parse_staging_model_id(*model);
-    if (!options.model) throw psgkit::Error("", "model", "unknown model '" + *model + "' (a, b, c or d)");
+    if (!options.model) options.model_file = *model;
   }
   return options;
 }

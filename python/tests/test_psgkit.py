@@ -192,6 +192,16 @@ assert "mne" not in sys.modules, "psgkit imported mne"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_stage_with_a_model_file_equals_the_shipped_letter():
+    path = need(DREAMS)
+    by_letter = psgkit.stage(path, model="c")
+    by_file = psgkit.stage(path, model=SOURCE / "data" / "models" / "staging-c-eeg1.ubj")
+    assert by_file.attrs["model"].endswith("staging-c-eeg1.ubj") and by_letter.attrs["model"] == "c"
+    pd.testing.assert_frame_equal(by_file, by_letter, check_exact=True)
+    with pytest.raises(psgkit.Error):
+        psgkit.stage(path, model="no-such-model.ubj")
+
+
 def test_stage_of_100hz_sleep_edf_array_is_close():
     # At 100 Hz the recipe reads EDFlib's exact doubles; float32 samples differ in the last bits, and the
     # histogram entropies may move a bin: probabilities stay close, not identical.
@@ -376,8 +386,8 @@ def test_wrong_types_and_shapes_name_the_argument():
     with pytest.raises(TypeError, match="eeg"):
         psgkit.stage(x, fs_hz=100, eeg=[1])
     with pytest.raises(psgkit.Error) as e:
-        psgkit.stage(x, fs_hz=100, eeg=["C4-M1"], model="z")
-    assert e.value.field == "model"
+        psgkit.stage(x, fs_hz=100, eeg=["C4-M1"], model="z")  # not a letter: a model file, absent
+    assert e.value.field == "model file" and e.value.file == "z"
     with pytest.raises(psgkit.Error):
         psgkit.features(np.full((1, 6000), np.nan), fs_hz=100, channels=["C4-M1"])
     with pytest.raises(ValueError, match="jobs"):
