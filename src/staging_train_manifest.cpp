@@ -26,6 +26,12 @@ using namespace staging_train;
 
 namespace {
 
+json model_metadata(const std::filesystem::path& model_file) {
+  const auto trees = detail::BoostedTrees::from_ubjson(detail::MappedFile(model_file).bytes(), model_file.string());
+  return json::parse(trees.attributes().at(kMetaAttribute));
+}
+
+
 const char* const kStageNames[kNumSleepStages] = {"W", "N1", "N2", "N3", "REM"};
 
 // SHA-256 (FIPS 180-4): the manifest's fingerprint in the model record.
@@ -237,10 +243,12 @@ TrainedStagingModel train_staging_model(const std::filesystem::path& manifest, c
   // Starting model and channel layout.
   std::optional<StagingModel> start;
   std::string start_bytes, start_name;
+  std::filesystem::path start_file;
   if (!options.from.empty()) {
     const auto id = parse_staging_model_id(options.from);
     const std::filesystem::path file = id ? staging_model_dir() / staging_model_file_name(*id) : std::filesystem::path(options.from);
     start = StagingModel::load(file);
+    start_file = file;
     start_bytes = read_file(file);
     start_name = id ? "shipped model " + options.from : file.string();
     if (start->recipe() != kTimedomainRecipe)
@@ -263,7 +271,15 @@ TrainedStagingModel train_staging_model(const std::filesystem::path& manifest, c
     }
     layout = layout_for(n_eeg, eog, where);
   }
-  const DesignSpec spec{kTimedomainRecipe, layout.slots};
+  DesignSpec spec{kTimedomainRecipe, layout.slots};
+  if (start) {
+    // The adapted model normalises short recordings against its starting model's training reference.
+    const json meta = model_metadata(start_file);
+    if (meta.contains("reference")) {
+      spec.reference_median = meta.at("reference").at("median").get<std::vector<double>>();
+      spec.reference_iqr = meta.at("reference").at("iqr").get<std::vector<double>>();
+    }
+  }
   const std::vector<std::string> design_names = design_feature_names(spec);
   if (start && design_names != start->design_columns())
     throw Error(options.from, "design", "the model's feature design differs from this psgkit's; --from cannot continue it");
@@ -463,15 +479,6 @@ void write_trained_staging_model(const TrainedStagingModel& trained, const std::
   write_file_atomic(stem.string() + ".report.md", trained.report_markdown);
   write_file_atomic(stem.string() + ".report.json", trained.report_json);
 }
-
-namespace {
-
-json model_metadata(const std::filesystem::path& model_file) {
-  const auto trees = detail::BoostedTrees::from_ubjson(detail::MappedFile(model_file).bytes(), model_file.string());
-  return json::parse(trees.attributes().at(kMetaAttribute));
-}
-
-}  // namespace
 
 StagingChannels staging_detail::trained_channels_present(const std::filesystem::path& model_file,
                                                          const std::vector<SignalInfo>& signals) {
