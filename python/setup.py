@@ -35,7 +35,8 @@ class CMakeBuild(build_ext):
                                "-j", str(os.cpu_count() or 1)])
         models = package_dir / "models"
         models.mkdir(exist_ok=True)
-        for model in (ROOT / "data" / "models").glob("*.ubj"):
+        # The models and the out-of-domain reference that staging reads beside them (domain.hpp).
+        for model in [*(ROOT / "data" / "models").glob("*.ubj"), ROOT / "data" / "models" / "staging-reference.json"]:
             shutil.copy2(model, models / model.name)
 
 
