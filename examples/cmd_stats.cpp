@@ -18,9 +18,9 @@
 namespace {
 
 struct StatsArgs {
-  std::string input, hypnogram, output, model;
+  std::string input, hypnogram, output, model, sex;
   bool json = false;
-  std::optional<double> lights_off_s, lights_on_s;
+  std::optional<double> lights_off_s, lights_on_s, age_years;
 };
 
 std::string stage_name(size_t index) { return std::string(psgkit::to_string(static_cast<psgkit::Stage>(index))); }
@@ -75,9 +75,13 @@ const psgkit_cli::Register reg([](CLI::App& app) {
                   "lights on, seconds from the recording start (default: \"Lights on\" event, else the end)");
   cmd->add_option("-o,--output", args->output, "output file (default: standard output)");
   cmd->add_option("--model", args->model, "staging model file (from `psgkit train --manifest`) for automatic staging");
+  cmd->add_option("--age", args->age_years, "subject's age in years (optional input of automatic staging, as in `stage`)");
+  cmd->add_option("--sex", args->sex, "subject's sex, F or M (optional input of automatic staging)")->check(CLI::IsMember({"F", "M"}));
   cmd->callback([args] {
     psgkit::NightAnalysisOptions options;
     options.staging.model_file = args->model;
+    options.staging.age_years = args->age_years;
+    if (!args->sex.empty()) options.staging.sex = args->sex[0];
     options.stats.lights_off_s = args->lights_off_s;
     options.stats.lights_on_s = args->lights_on_s;
     // The input's SHA-256 (≈ 50 ms for an 8-h night) on the second core while the night is analysed.

@@ -5,6 +5,7 @@
 #include "cli.hpp"
 #include "psgkit/error.hpp"
 #include "psgkit/io.hpp"
+#include "psgkit/night_record.hpp"
 
 namespace psgkit_cli {
 
@@ -27,7 +28,7 @@ void emit(const std::string& path, const std::string& text) {
 int main(int argc, char** argv) {
   CLI::App app{"psgkit: polysomnography from EDF to before/after deep-sleep comparison"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "psgkit 0.1.0");
+  app.set_version_flag("--version", "psgkit " + std::string(psgkit::psgkit_version()));
   for (const auto& factory : psgkit_cli::command_factories()) factory(app);
   try {
     app.parse(argc, argv);

@@ -1,4 +1,4 @@
-// Staging model reader: StagingModel::load (psgkit's own UBJSON reader, src/boosted_trees.cpp, and the
+// Staging model reader: StagingModel::load (psgkit's own UBJSON reader, src/staging/boosted_trees.cpp, and the
 // psgkit metadata), then a prediction on a small table with missing cells. Loading: anything but success
 // or psgkit::Error naming the file is a finding. Predicting: a psgkit::Error is a fine refusal (the
 // metadata may name channel slots the table does not have); anything else is a finding.

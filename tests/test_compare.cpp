@@ -89,6 +89,45 @@ TEST_CASE("manifest: paths resolve against its folder; bad manifests are refused
   CHECK_THROWS_AS(read_manifest(dir / "none.csv"), Error);
 }
 
+TEST_CASE("manifest age and sex reach automatic staging of that night; bad values are refused") {
+  psgkit_test::TempDir dir("manifest-demographics");
+  write_file_atomic(dir / "m.csv", "subject,session,path,age,sex\ns1,before,a.edf,71,f\ns1,after,a.edf,NA,\n");
+  const auto entries = read_manifest(dir / "m.csv");
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[0].age_years == 71.0);
+  CHECK(entries[0].sex == 'F');
+  CHECK_FALSE(entries[1].age_years.has_value());
+  CHECK_FALSE(entries[1].sex.has_value());
+  write_file_atomic(dir / "age.csv", "subject,session,path,age\ns1,before,a.edf,old\n");
+  CHECK_THROWS_WITH_AS(read_manifest(dir / "age.csv"), doctest::Contains("line 2, column age"), Error);
+  write_file_atomic(dir / "age2.csv", "subject,session,path,age\ns1,before,a.edf,200\n");
+  CHECK_THROWS_WITH_AS(read_manifest(dir / "age2.csv"), doctest::Contains("not an age in years"), Error);
+  write_file_atomic(dir / "sex.csv", "subject,session,path,sex\ns1,before,a.edf,X\n");
+  CHECK_THROWS_WITH_AS(read_manifest(dir / "sex.csv"), doctest::Contains("line 2, column sex"), Error);
+
+  // A simulated night with Fpz-Cz and an EOG is staged with model e, the model that takes age and sex:
+  // the cohort's night equals analyse_night given the same demographics, and differs from it without.
+  SimulationOptions options;
+  options.fs_hz = 100;
+  options.duration_s = 2 * 3600;
+  options.seed = 11;
+  write_simulated_night(dir / "a.edf", read_hypnogram(psgkit_test::source_dir() / "data/demo/before.csv"), options);
+  write_file_atomic(dir / "c.csv", "subject,session,path,age,sex\ns1,before,a.edf,71,F\ns1,after,a.edf,,\n");
+  const CohortResult cohort = run_cohort(read_manifest(dir / "c.csv"));
+  REQUIRE(cohort.nights.size() == 2);
+  REQUIRE(cohort.nights[0].analysis.has_value());
+  REQUIRE(cohort.nights[1].analysis.has_value());
+  CHECK(cohort.nights[0].analysis->model == "e");
+  NightAnalysisOptions with;
+  with.staging.age_years = 71.0;
+  with.staging.sex = 'F';
+  const NightAnalysis direct = analyse_night({dir / "a.edf", std::nullopt}, with);
+  const NightAnalysis without = analyse_night({dir / "a.edf", std::nullopt});
+  CHECK(cohort.nights[0].analysis->hypnogram.probabilities == direct.hypnogram.probabilities);
+  CHECK(cohort.nights[1].analysis->hypnogram.probabilities == without.hypnogram.probabilities);
+  CHECK(direct.hypnogram.probabilities != without.hypnogram.probabilities);
+}
+
 TEST_CASE("session order: first appearance unless before/after") {
   std::vector<ManifestEntry> e(4);
   e[0].session = "week4";

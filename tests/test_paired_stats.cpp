@@ -243,7 +243,7 @@ TEST_CASE("compare_paired bundles all tests") {
 //   import numpy as np, scipy.stats as st, statsmodels.api as sm
 //   M = (1 << 64) - 1
 //   def rotl(x, k): return ((x << k) | (x >> (64 - k))) & M
-//   class Xoshiro:  # xoshiro256** seeded by splitmix64, Lemire's bounded integers (as src/paired_stats.cpp)
+//   class Xoshiro:  # xoshiro256** seeded by splitmix64, Lemire's bounded integers (as src/statistics/paired_stats.cpp)
 //       def __init__(self, seed):
 //           self.s = []
 //           for _ in range(4):

@@ -258,7 +258,7 @@ TEST_CASE("training is deterministic: a tiny model twice gives identical bytes")
   CHECK(model.stage_rows(read_feature_csv(timedomain_night())).stages.size() > 100);
 }
 
-// ---- psgkit's own evaluation of the boosted trees (src/boosted_trees.cpp) ----
+// ---- psgkit's own evaluation of the boosted trees (src/staging/boosted_trees.cpp) ----
 
 namespace {
 

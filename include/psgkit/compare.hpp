@@ -109,11 +109,17 @@ struct ManifestEntry {
   std::string condition;  // `condition` column (crossover)
   std::filesystem::path path;                      // resolved against the manifest's folder
   std::optional<std::filesystem::path> hypnogram;  // optional `hypnogram` column, resolved likewise
+  // Optional `age` (years) and `sex` (F or M) columns: the subject's demographics at this night, given
+  // to automatic staging (StagingOptions::age_years / sex; only models that take them use them). An
+  // empty cell means unknown.
+  std::optional<double> age_years;
+  std::optional<char> sex;
   size_t line = 0;                                 // line in the manifest (header = 1)
 };
 
-// CSV with columns subject,path[,hypnogram] and the design columns above; relative paths are taken
-// from the manifest's folder. Throws psgkit::Error for a missing column, an empty cell, or design
+// CSV with columns subject,path[,hypnogram][,age][,sex] and the design columns above; relative paths are
+// taken from the manifest's folder. Throws psgkit::Error for a missing column, an empty cell (except in
+// hypnogram, age and sex), an age that is not a number of years in 0–130, a sex other than F/M, or design
 // columns that fit no design (`arm` without `session`, `period` without `condition`, ...). Repeated
 // rows are left to run_cohort, which reports them and leaves the subject out.
 std::vector<ManifestEntry> read_manifest(const std::filesystem::path& path);

@@ -4,7 +4,7 @@
 // descriptions of the AASM Manual, Berry et al. 2017), good enough to exercise readers, feature
 // extraction, plots and timing, never to fit or validate a staging model.
 //
-// Model (per 30-s epoch stage; parameters in notes/simulate.md and the table in src/simulate.cpp):
+// Model (per 30-s epoch stage; parameters in notes/simulate.md and the table in src/recording/simulate.cpp):
 //   EEG C4-M1, Fpz-Cz: 1/f background (a bank of five one-pole low-pass filters fed by one white
 //     noise, corners 0.25-64 Hz) whose slow and fast parts have stage-dependent RMS (steeper in deep
 //     sleep), muscle contamination (wake); alpha (10 Hz resonator, relaxed wake);

@@ -1,7 +1,7 @@
 // Automatic sleep staging: one stage (W, N1, N2, N3, REM) per 30-s epoch with a probability for each
 // stage, from per-epoch feature tables of the two Sleep-EDF recipes (see recipes.hpp) or a Recording.
 //
-// Pipeline (same code at training and inference, src/staging.cpp):
+// Pipeline (same code at training and inference, src/staging/staging.cpp):
 //  1. Per-channel base features of the recipe; amplitude-like ones (std, iqr, var, band PSDs) as ln.
 //     The bandpower recipe adds ln relative band powers (band / sum of the five bands).
 //  2. Per-recording robust normalisation: z = (x - median) / IQR over the recording's own epochs.
@@ -231,7 +231,7 @@ struct TrainedStagingModel {
 // recipe at 100 Hz, design matrix), night by night (`jobs` at a time, each night's signals released
 // once its design matrix is built); labels from the hypnogram on the recording's 30-s grid (UNS,
 // movement and artefact epochs are not labels; a hypnogram shorter or longer than the recording gives
-// its overlap, reported). Subject-wise cross-validation (src/staging_train.cpp's, metrics from
+// its overlap, reported). Subject-wise cross-validation (src/staging/staging_train.cpp's, metrics from
 // evaluate.hpp; with `from`, the starting model is scored on the same folds), then the final model on
 // every night. Deterministic for a given manifest and options. Writes nothing. Throws psgkit::Error
 // naming the night and file (no overlap, missing channel, no sleep or a single scored stage,

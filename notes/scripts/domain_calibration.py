@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# Calibration of the domain-check threshold (notes/domain.md). Reimplements src/domain.cpp's distance in
+# Calibration of the domain-check threshold (notes/domain.md). Reimplements src/staging/domain.cpp's distance in
 # plain Python (checked: SC4001E0 as model c gives 0.116749... in both) and measures it on Sleep-EDF nights
 # held out from the reference: 5 subject-wise folds (both nights of a subject in one fold, shuffled with
 # seed 1), each fold's nights against a reference built from the other four; per held-out night as model a

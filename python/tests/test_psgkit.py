@@ -129,7 +129,7 @@ def test_features_equal_the_cli(recipe, tmp_path):
     if recipe == "sleepedf-timedomain":
         pd.testing.assert_frame_equal(ours, read_csv(out), check_exact=True, check_dtype=False)
     else:
-        # The Welch PSDs use FFTW plans made with FFTW_MEASURE (src/spectral.cpp), which may pick a
+        # The Welch PSDs use FFTW plans made with FFTW_MEASURE (src/signal/spectral.cpp), which may pick a
         # different algorithm in another process: last-bit differences, so not bit for bit here.
         pd.testing.assert_frame_equal(ours, read_csv(out), check_exact=False, rtol=1e-12, atol=0, check_dtype=False)
 

@@ -62,8 +62,10 @@ with tempfile.TemporaryDirectory(prefix="psgkit-workflow-") as folder:
             for session in ("before", "after")]
     with open(manifest, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["subject", "session", "path"])
-        w.writerows([(s, session, os.path.basename(p)) for s, session, p in rows])
+        # Age and sex reach automatic staging (model e takes them): known for s1, unknown for s2.
+        demographics = {"s1": ("34", "F"), "s2": ("", "")}
+        w.writerow(["subject", "session", "path", "age", "sex"])
+        w.writerows([(s, session, os.path.basename(p), *demographics[s]) for s, session, p in rows])
     outdir = os.path.join(folder, "out")
 
     # The per-night cost alone: psgkit stats on each night, then the workflow on one core.
@@ -91,7 +93,7 @@ with tempfile.TemporaryDirectory(prefix="psgkit-workflow-") as folder:
     with open(manifest, "a", newline="") as f:
         for session in ("before", "after"):
             p = simulate(folder, "s3", session, 3)
-            f.write(f"s3,{session},{os.path.basename(p)}\n")
+            f.write(f"s3,{session},{os.path.basename(p)},71,M\n")
     r = workflow(folder, outdir, manifest)
     log = r.stdout + r.stderr
     ran = sorted(line.split("wildcards: night=")[1].strip() for line in log.splitlines() if "wildcards: night=" in line)

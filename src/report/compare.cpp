@@ -190,6 +190,10 @@ NightAnalysis analyse_night(const NightInput& input, const NightAnalysisOptions&
   } else {
     night.hypnogram = read_hypnogram(input.path);
     night.staged_automatically = !night.hypnogram.probabilities.empty();
+    if (night.staged_automatically)
+      night.warnings.push_back("N3_expected interval: the staging model of these probabilities is unknown, so the 95 % "
+                               "interval assumes independent epochs and is too narrow; analyse the recording itself "
+                               "for the model's calibrated interval");
   }
   SleepStatsOptions stats_options = options.stats;
   if (n3_variance_inflation) stats_options.n3_variance_inflation = *n3_variance_inflation;
@@ -240,6 +244,8 @@ std::vector<ManifestEntry> read_manifest(const fs::path& path) {
   const int subject_col = csv.require_column("subject");
   const int path_col = csv.require_column("path");
   const int hypnogram_col = csv.column("hypnogram");
+  const int age_col = csv.column("age");
+  const int sex_col = csv.column("sex");
   // Design columns, all parsed here: (column, field); each present column must be filled in every row.
   const std::vector<std::pair<std::string_view, std::string ManifestEntry::*>> design_fields = {
       {"session", &ManifestEntry::session},
@@ -278,6 +284,19 @@ std::vector<ManifestEntry> read_manifest(const fs::path& path) {
     for (const auto& [col, field] : design_cols) e.*field = cell(col);
     if (hypnogram_col >= 0 && !row[static_cast<size_t>(hypnogram_col)].empty())
       e.hypnogram = resolve(row[static_cast<size_t>(hypnogram_col)]);
+    const std::string where = "line " + std::to_string(line) + ", column ";
+    if (age_col >= 0 && !row[static_cast<size_t>(age_col)].empty()) {
+      const double age = csv.number(r, age_col);  // NA / NaN: unknown, as an empty cell
+      if (!std::isnan(age) && !(age >= 0 && age <= 130))
+        throw Error(path.string(), where + "age", "'" + row[static_cast<size_t>(age_col)] + "' is not an age in years (0-130)");
+      if (!std::isnan(age)) e.age_years = age;
+    }
+    if (sex_col >= 0 && !row[static_cast<size_t>(sex_col)].empty()) {
+      const std::string& text = row[static_cast<size_t>(sex_col)];
+      if (text != "F" && text != "M" && text != "f" && text != "m")
+        throw Error(path.string(), where + "sex", "'" + text + "' is not F or M");
+      e.sex = static_cast<char>(std::toupper(static_cast<unsigned char>(text[0])));
+    }
     e.line = line;
     entries.push_back(std::move(e));
   }
@@ -572,7 +591,10 @@ CohortResult run_cohort(const std::vector<ManifestEntry>& entries, const CohortO
   auto worker = [&] {
     for (size_t i = next++; i < entries.size(); i = next++) {
       try {
-        result.nights[i].analysis = analyse_night({entries[i].path, entries[i].hypnogram}, options.night);
+        NightAnalysisOptions night_options = options.night;
+        if (entries[i].age_years) night_options.staging.age_years = entries[i].age_years;
+        if (entries[i].sex) night_options.staging.sex = entries[i].sex;
+        result.nights[i].analysis = analyse_night({entries[i].path, entries[i].hypnogram}, night_options);
       } catch (const std::exception& e) {
         result.nights[i].error = e.what();
       }
