@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "buffers_internal.hpp"
+#include "features_internal.hpp"
 #include "psgkit/error.hpp"
 #include "psgkit/preprocess.hpp"
 #include "psgkit/spectral.hpp"
@@ -139,14 +140,33 @@ std::span<const double> filtered(const IirFilter& filter, std::span<const double
   return work;
 }
 
+// Variance, minimum and maximum of one epoch (the library's vector kernel).
+struct EpochSpread {
+  double variance = 0, min = 0, max = 0;
+};
+template <class T>
+EpochSpread spread_of(std::span<const T> x) {
+  if (x.size() < 2) return {0.0, static_cast<double>(x[0]), static_cast<double>(x[0])};
+  const detail::SampleMoments m = detail::sample_moments(x);
+  return {m.variance(x.size()), m.min, m.max};
+}
+
 // The flat checks of one epoch: SD below flat_sd_uv, or a run of flat_run samples changing less than
 // flat_step_uv.
 template <class T>
-bool is_flat(std::span<const T> x, const ArtefactOptions& options, size_t flat_run) {
-  if (std::sqrt(variance_of(x)) < options.flat_sd_uv) return true;
+bool is_flat(std::span<const T> x, double variance, const ArtefactOptions& options, size_t flat_run) {
+  if (std::sqrt(variance) < options.flat_sd_uv) return true;
+  const auto small_step = [&](size_t j) {
+    return std::abs(static_cast<double>(x[j]) - static_cast<double>(x[j - 1])) < options.flat_step_uv;
+  };
+  // A run needs flat_run − 1 small steps: count them first (a loop without a carried chain), and walk
+  // the runs only in the rare epoch that has enough.
+  size_t small = 0;
+  for (size_t j = 1; j < x.size(); ++j) small += small_step(j);
+  if (small + 1 < flat_run) return false;
   size_t run = 1, longest = 1;
   for (size_t j = 1; j < x.size(); ++j) {
-    run = std::abs(static_cast<double>(x[j]) - static_cast<double>(x[j - 1])) < options.flat_step_uv ? run + 1 : 1;
+    run = small_step(j) ? run + 1 : 1;
     longest = std::max(longest, run);
   }
   return longest >= flat_run;
@@ -222,18 +242,23 @@ void NativeArtefactScan::add(std::span<const float> samples_uv) {
       }
       continue;
     }
+    // An epoch inside the block is checked in place; one split between blocks is gathered first.
     const size_t take = std::min(samples_uv.size() - j, samples_per_epoch_ - epoch_.size());
-    epoch_.insert(epoch_.end(), samples_uv.begin() + static_cast<std::ptrdiff_t>(j),
-                  samples_uv.begin() + static_cast<std::ptrdiff_t>(j + take));
+    const auto part = samples_uv.subspan(j, take);
     j += take;
-    if (epoch_.size() < samples_per_epoch_) continue;
+    std::span<const float> x = part;
+    if (!epoch_.empty() || take < samples_per_epoch_) {
+      epoch_.insert(epoch_.end(), part.begin(), part.end());
+      if (epoch_.size() < samples_per_epoch_) continue;
+      x = epoch_;
+    }
     const size_t e = (at + take - 1 - first_sample_) / samples_per_epoch_;
-    const auto [lo, hi] = std::minmax_element(epoch_.begin(), epoch_.end());
-    epoch_min_[e] = *lo;
-    epoch_max_[e] = *hi;
-    signal_min_ = std::min(signal_min_, epoch_min_[e]);
-    signal_max_ = std::max(signal_max_, epoch_max_[e]);
-    if (is_flat(std::span<const float>(epoch_), options_, flat_run_)) flags_[e] |= kArtefactFlat;
+    const EpochSpread spread = spread_of(x);
+    epoch_min_[e] = spread.min;
+    epoch_max_[e] = spread.max;
+    signal_min_ = std::min(signal_min_, spread.min);
+    signal_max_ = std::max(signal_max_, spread.max);
+    if (is_flat(x, spread.variance, options_, flat_run_)) flags_[e] |= kArtefactFlat;
     epoch_.clear();
   }
   seen_ += samples_uv.size();
@@ -293,7 +318,7 @@ std::vector<uint8_t> artefacts_of(std::span<const T> eeg_uv, std::span<const T> 
     const auto x = eeg_uv.subspan(grid.begin(i), grid.samples_per_epoch);
     const auto hp = highpassed.subspan(grid.begin(i), grid.samples_per_epoch);
     if (rails) {
-      if (is_flat(x, options, flat_run)) flags[i] |= kArtefactFlat;
+      if (is_flat(x, spread_of(x).variance, options, flat_run)) flags[i] |= kArtefactFlat;
       if (is_clipped(x, *rails, options)) flags[i] |= kArtefactClipped;
     }
     double peak = 0;
