@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cli.hpp"
+#include "progress.hpp"
 #include "psgkit/error.hpp"
 #include "psgkit/feature_table.hpp"
 #include "psgkit/io.hpp"
@@ -172,7 +173,10 @@ const psgkit_cli::Register reg_train([](CLI::App& app) {
       options.jobs = args->jobs;
       options.skip_bad = args->skip_bad;
       if (args->rounds > 0) options.rounds = args->rounds;
+      std::optional<psgkit_cli::Progress> progress(std::in_place, "train", psgkit::read_training_manifest(args->manifest).size());
+      options.on_night_done = [&](const std::string& night, const std::string& error) { progress->item_done(night, error); };
       const psgkit::TrainedStagingModel trained = psgkit::train_staging_model(args->manifest, options, &std::cerr);
+      progress.reset();
       psgkit::write_trained_staging_model(trained, args->out);
       std::cerr << "psgkit train: wrote " << args->out << " and its report" << std::endl;
       return;

@@ -5,8 +5,11 @@
 #include <nlohmann/json.hpp>
 
 #include "psgkit/compare.hpp"
+#include "psgkit/deep_sleep.hpp"
 #include "psgkit/error.hpp"
 #include "psgkit/io.hpp"
+#include "psgkit/preprocess.hpp"
+#include "psgkit/recording.hpp"
 #include "psgkit/report.hpp"
 #include "psgkit/simulate.hpp"
 #include "support.hpp"
@@ -234,6 +237,49 @@ TEST_CASE("compare simulated nights with their hypnograms and automatically stag
     return n;
   };
   CHECK(count("http") == count("http://www.w3.org/"));  // only XML namespaces: nothing is fetched
+}
+
+TEST_CASE("analyse_night streams a 256-Hz channel to 100 Hz: the measures of the whole channel resampled") {
+  // The streaming path (block-wise reading and resampling, flat and clipping checks on the native
+  // blocks) must equal resampling the whole channel at once and analysing that with the flags of a
+  // scan of the whole native channel.
+  psgkit_test::TempDir dir("stream-100hz");
+  const auto demo = psgkit_test::source_dir() / "data/demo";
+  SimulationOptions options;
+  options.fs_hz = 256;
+  options.duration_s = 2 * 3600;
+  options.seed = 5;
+  write_simulated_night(dir / "night.edf", read_hypnogram(demo / "before.csv"), options);
+  const NightAnalysis night = analyse_night({dir / "night.edf", demo / "before.csv"});
+
+  const Recording recording = Recording::open(dir / "night.edf");
+  const int channel = recording.require_signal("C4-M1");
+  const std::vector<float> native = recording.read(channel);
+  const Hypnogram h = read_hypnogram(demo / "before.csv");
+  NativeArtefactScan scan(256, native.size(), h);
+  scan.add(native);
+  const auto flags = scan.flags([&](size_t first, std::span<float> samples) {
+    std::copy_n(native.begin() + static_cast<std::ptrdiff_t>(first), samples.size(), samples.begin());
+  });
+  const std::vector<float> at_100hz = resample(std::span<const float>(native), 256, 100);
+  std::vector<std::pair<size_t, size_t>> cycles;
+  for (const auto& c : sleep_statistics(h).cycles) cycles.emplace_back(c.nrem_begin, c.rem_end);
+  DeepSleepOptions deep_options;
+  deep_options.spectrogram = true;
+  const DeepSleepResult deep = analyze_deep_sleep(std::span<const float>(at_100hz), 100, h, cycles, deep_options, flags);
+  size_t flagged = 0;
+  for (const uint8_t f : deep.artefact_flags) flagged += f != kArtefactNone;
+  CHECK(night.value("artefact_epochs") == static_cast<double>(flagged));
+  CHECK(night.value("SWA_N2N3") == deep.mean_swa_n2n3_uv2);
+  CHECK(night.value("SWA_cycle1") == deep.swa_first_cycle_uv2);
+  CHECK(night.value("SW_density") == deep.slow_wave_density_per_min);
+  CHECK(night.value("SW_amplitude") == deep.slow_wave_mean_ptp_uv);
+  CHECK(night.value("clean_N2N3_min") == deep.clean_n2n3_min);
+  CHECK(night.value("SWO20_min") == static_cast<double>(deep.n_epochs_occupancy_20pct) * 0.5);
+  CHECK(std::isfinite(night.value("SWA_N2N3")));
+  REQUIRE(night.spectrogram);
+  CHECK(night.spectrogram->freq_hz.back() == 50.0);  // the working rate's Nyquist
+  CHECK(night.spectrogram->power == deep.spectrogram.value_or(Spectrogram{}).power);
 }
 
 namespace {

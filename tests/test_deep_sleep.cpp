@@ -273,3 +273,66 @@ TEST_CASE("analyze_deep_sleep's spectrogram: the rows spectrogram() gives, the S
   CHECK(with.spectrogram->freq_hz == expected.freq_hz);
   CHECK(with.spectrogram->power == expected.power);
 }
+
+TEST_CASE("NativeArtefactScan fed in blocks flags what detect_artefacts flags (flat, flat run, clipped)") {
+  using psgkit::Stage;
+  // 6 epochs after a 1-s offset: epoch 1 has a 6-s flat run, epoch 3 is clipped at the signal's
+  // maximum (runs of 5 samples), epoch 4 is flat (SD 0.1 uV), epoch 5 has one lone maximum.
+  std::vector<double> x(100 + 6 * kEpoch + 250, 0.0);
+  add_sine(x, 0, x.size(), 1.3, 40.0);
+  add_sine(x, 0, x.size(), 9.1, 10.0);
+  for (size_t i = 0; i < x.size(); ++i) x[i] += 0.002 * static_cast<double>(i);  // one minimum, near the start
+  const auto at = [](size_t epoch, size_t j) { return 100 + epoch * kEpoch + j; };
+  for (size_t j = 500; j < 1100; ++j) x[at(1, j)] = 7.25;
+  for (size_t j = 0; j < kEpoch; j += 40)
+    for (size_t r = 0; r < 5; ++r) x[at(3, j + r)] = 200.0;
+  for (size_t j = 0; j < kEpoch; ++j) x[at(4, j)] = 0.1 * std::sin(0.3 * static_cast<double>(j));
+  x[at(5, 10)] = 200.0;
+  const std::vector<float> xf(x.begin(), x.end());
+  const std::vector<double> widened(xf.begin(), xf.end());
+  psgkit::Hypnogram hypnogram = hypnogram_of(std::vector<Stage>(7, Stage::N2));  // the 7th is not covered
+  hypnogram.start_s = 1.0;
+  const uint8_t native = psgkit::kArtefactFlat | psgkit::kArtefactClipped;
+  const auto expected = psgkit::detect_artefacts(widened, kFs, hypnogram);
+
+  psgkit::NativeArtefactScan scan(kFs, xf.size(), hypnogram);
+  for (size_t begin = 0; begin < xf.size(); begin += 777)
+    scan.add(std::span<const float>(xf).subspan(begin, std::min<size_t>(777, xf.size() - begin)));
+  std::vector<size_t> read_again;
+  const auto flags = scan.flags([&](size_t first, std::span<float> samples) {
+    read_again.push_back(first);
+    std::copy_n(xf.begin() + static_cast<std::ptrdiff_t>(first), samples.size(), samples.begin());
+  });
+  REQUIRE(flags.size() == 7);
+  for (size_t i = 0; i < 6; ++i) {
+    CAPTURE(i);
+    CHECK(flags[i] == (expected[i] & native));
+  }
+  CHECK(flags[1] == psgkit::kArtefactFlat);
+  CHECK(flags[3] == psgkit::kArtefactClipped);
+  CHECK(flags[4] == psgkit::kArtefactFlat);
+  CHECK(flags[5] == psgkit::kArtefactNone);
+  CHECK(flags[6] == psgkit::kArtefactNotCovered);
+  // Only the epochs reaching a rail are read again: 3 and 5 reach the maximum; the minimum lies in
+  // the second before the first epoch (those samples count for the rails too).
+  CHECK(std::find(read_again.begin(), read_again.end(), at(3, 0)) != read_again.end());
+  CHECK(std::find(read_again.begin(), read_again.end(), at(5, 0)) != read_again.end());
+  CHECK(read_again.size() == 2);
+  // Too many samples, or too few before flags().
+  CHECK_THROWS_AS(scan.add(std::span<const float>(xf).first(1)), psgkit::Error);
+  psgkit::NativeArtefactScan partial(kFs, xf.size(), hypnogram);
+  partial.add(std::span<const float>(xf).first(10));
+  CHECK_THROWS_AS(partial.flags([](size_t, std::span<float>) {}), psgkit::Error);
+
+  // The native flags replace the working signal's own flat and clipping checks.
+  std::vector<uint8_t> given(7, psgkit::kArtefactNone);
+  given[2] = psgkit::kArtefactClipped;
+  const auto r = psgkit::analyze_deep_sleep(std::span<const float>(xf), kFs, hypnogram, {}, {}, given);
+  CHECK(r.artefact_flags[1] == psgkit::kArtefactNone);
+  CHECK(r.artefact_flags[2] == psgkit::kArtefactClipped);
+  CHECK(r.artefact_flags[6] == psgkit::kArtefactNotCovered);
+  CHECK(std::isnan(r.swa_uv2[2]));
+  CHECK_THROWS_AS(psgkit::analyze_deep_sleep(std::span<const float>(xf), kFs, hypnogram, {}, {},
+                                             std::span<const uint8_t>(given).first(6)),
+                  psgkit::Error);
+}

@@ -326,3 +326,46 @@ TEST_CASE("re-referencing and epoching") {
   CHECK_THROWS_AS(psgkit::make_epochs(x, 999.412), psgkit::Error);  // not a whole number of samples
   CHECK_THROWS_AS(psgkit::make_epochs(x, 100, 30, -1), psgkit::Error);
 }
+
+TEST_CASE("filtfilt_each gives each filter's filtfilt bit for bit (lanes, lone filters, fallbacks)") {
+  using psgkit::IirFilter;
+  const double fs = 100;
+  const std::vector<IirFilter> filters = {
+      IirFilter::butter_highpass(2, 0.3, fs),       // 1 section
+      IirFilter::butter_bandpass(3, 0.5, 2.0, fs),  // 3 sections
+      IirFilter::butter_bandpass(3, 0.3, 1.5, fs),
+      IirFilter::butter_lowpass(7, 20, fs),         // 4 sections
+      IirFilter::butter_bandpass(4, 11, 16, fs),    // 4 sections, fifth filter: a second group
+      IirFilter::butter_bandpass(5, 1, 4, fs),      // 5 sections: filtered on its own
+  };
+  for (const size_t n : {size_t{1}, size_t{2}, size_t{7}, size_t{40}, size_t{5000}}) {
+    std::vector<double> x(n);
+    for (size_t i = 0; i < n; ++i)
+      x[i] = 30 * std::sin(0.07 * static_cast<double>(i)) + 0.01 * static_cast<double>(i) + ((i * 7919) % 13) - 6.0;
+    const std::vector<float> xf(x.begin(), x.end());
+    for (size_t count = 1; count <= filters.size(); ++count) {
+      std::vector<const IirFilter*> group;
+      for (size_t k = 0; k < count; ++k) group.push_back(&filters[(k + count) % filters.size()]);
+      std::vector<std::vector<double>> y(count, std::vector<double>(n));
+      std::vector<std::vector<float>> yf(count, std::vector<float>(n));
+      std::vector<std::span<double>> out(y.begin(), y.end());
+      std::vector<std::span<float>> outf(yf.begin(), yf.end());
+      IirFilter::filtfilt_each(group, std::span<const double>(x), out);
+      IirFilter::filtfilt_each(group, std::span<const float>(xf), outf);
+      for (size_t k = 0; k < count; ++k) {
+        CAPTURE(n);
+        CAPTURE(count);
+        CAPTURE(k);
+        CHECK(y[k] == group[k]->filtfilt(std::span<const double>(x)));
+        CHECK(yf[k] == group[k]->filtfilt(std::span<const float>(xf)));
+      }
+    }
+  }
+  std::vector<double> bad(10, 1.0), y(10);
+  bad[3] = std::nan("");
+  const IirFilter* one[] = {&filters[0]};
+  const std::span<double> out[] = {y};
+  CHECK_THROWS_AS(IirFilter::filtfilt_each(one, std::span<const double>(bad), out), psgkit::Error);
+  const std::span<double> short_out[] = {std::span<double>(y).first(9)};
+  CHECK_THROWS_AS(IirFilter::filtfilt_each(one, std::span<const double>(y), short_out), psgkit::Error);
+}

@@ -266,11 +266,16 @@ TEST_CASE("train --manifest CLI: writes nothing when training fails; stage/info 
   auto bad = psgkit_test::run_command(cli + " train --manifest " + d + "/bad.csv -o " + d + "/bad.ubj --rounds 5 2>&1");
   CHECK(bad.exit_code != 0);
   CHECK(bad.output.find("nowhere.edf") != std::string::npos);
+  // Progress, one line per night when stderr is not a terminal; the failed night counted.
+  CHECK(bad.output.find("train: 2/2 s2 nowhere.edf failed: ") != std::string::npos);
+  CHECK(bad.output.find("(1 failed, ") != std::string::npos);
   CHECK_FALSE(fs::exists(c.dir / "bad.ubj"));
   CHECK_FALSE(fs::exists(c.dir / "bad.report.md"));
   auto good = psgkit_test::run_command(cli + " train --manifest " + d + "/nights.csv -o " + d + "/m.ubj --eeg C4-M1 --rounds 10 --jobs 2 2>&1");
   INFO(good.output);
   REQUIRE(good.exit_code == 0);
+  for (int k = 1; k <= 6; ++k) CHECK(good.output.find("train: " + std::to_string(k) + "/6 ") != std::string::npos);
+  CHECK(good.output.find("6/6 ") < good.output.find("trained on 6 nights"));
   CHECK(fs::exists(c.dir / "m.report.json"));
   auto staged = psgkit_test::run_command(cli + " stage " + d + "/n1.edf --eeg C4-M1 --model " + d + "/m.ubj 2>/dev/null");
   CHECK(staged.exit_code == 0);

@@ -13,6 +13,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -136,6 +138,30 @@ std::vector<uint8_t> detect_artefacts(std::span<const double> eeg_uv, double fs_
                                       const ArtefactOptions& options = {},
                                       std::vector<std::string>* warnings = nullptr);
 
+// The flat and clipping checks of ArtefactOptions on a channel's own samples, fed block by block as
+// it is read (no whole-night buffer): resampling turns flat runs and clipping rails into ripple, so
+// measures computed at a lower working rate take these two flags from the native samples (the
+// native_flags overload of analyze_deep_sleep). Epochs are the hypnogram's at this rate: epoch_s ·
+// fs_hz must be whole samples. The default rails are the whole channel's minimum and maximum, as in
+// detect_artefacts, so they are known only after the last sample; flags() then reads again, through
+// `read(first_sample, samples)`, the few epochs that reach a rail. Throws psgkit::Error.
+class NativeArtefactScan {
+ public:
+  NativeArtefactScan(double fs_hz, size_t n_samples, const Hypnogram& hypnogram, const ArtefactOptions& options = {});
+  // The next samples (µV) of the channel, in order.
+  void add(std::span<const float> samples_uv);
+  // After all n_samples: kArtefactFlat / kArtefactClipped (and kArtefactNotCovered) per hypnogram epoch.
+  std::vector<uint8_t> flags(const std::function<void(size_t first_sample, std::span<float> samples_uv)>& read) const;
+
+ private:
+  ArtefactOptions options_;
+  size_t flat_run_ = 0, first_sample_ = 0, samples_per_epoch_ = 0, n_covered_ = 0, n_samples_ = 0, seen_ = 0;
+  double signal_min_ = std::numeric_limits<double>::infinity(), signal_max_ = -std::numeric_limits<double>::infinity();
+  std::vector<uint8_t> flags_;
+  std::vector<double> epoch_min_, epoch_max_;
+  std::vector<float> epoch_;  // the epoch being filled
+};
+
 // SWA (µV²) of one stretch of signal, e.g. an epoch (see DeepSleepOptions).
 double slow_wave_activity(std::span<const double> eeg_uv, double fs_hz, const DeepSleepOptions& options = {});
 
@@ -150,12 +176,20 @@ std::vector<SlowWave> detect_slow_waves(std::span<const double> eeg_uv, double f
 
 // Everything above. `nrem_cycles`: half-open epoch ranges [begin, end) of the NREM cycles (e.g.
 // SleepCycle::nrem_begin, rem_end); SWA per cycle averages its clean N2+N3 epochs.
-// The float overload converts the signal to double once (Recording::read gives float).
+// The three zero-phase filters (artefact high-pass, occupancy and slow-wave band-passes) run in one
+// pass (IirFilter::filtfilt_each) with recurrences in double; the float overload stores their outputs
+// in float (relative rounding ≈ 6e-8), the double overload in double.
 DeepSleepResult analyze_deep_sleep(std::span<const double> eeg_uv, double fs_hz, const Hypnogram& hypnogram,
                                    const std::vector<std::pair<size_t, size_t>>& nrem_cycles = {},
                                    const DeepSleepOptions& options = {});
 DeepSleepResult analyze_deep_sleep(std::span<const float> eeg_uv, double fs_hz, const Hypnogram& hypnogram,
                                    const std::vector<std::pair<size_t, size_t>>& nrem_cycles = {},
                                    const DeepSleepOptions& options = {});
+// The same on a signal resampled from the recording (e.g. to 100 Hz), with the flat and clipping
+// flags taken from `native_flags` (NativeArtefactScan::flags() on the native samples, one entry per
+// hypnogram epoch) instead of checked on this signal; amplitude and power checks run here.
+DeepSleepResult analyze_deep_sleep(std::span<const float> eeg_uv, double fs_hz, const Hypnogram& hypnogram,
+                                   const std::vector<std::pair<size_t, size_t>>& nrem_cycles,
+                                   const DeepSleepOptions& options, std::span<const uint8_t> native_flags);
 
 }  // namespace psgkit

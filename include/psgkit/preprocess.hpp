@@ -144,6 +144,14 @@ class IirFilter {
   void filtfilt_inplace(std::span<float> x) const;
   std::vector<double> filtfilt(std::span<const double> x) const;
   std::vector<float> filtfilt(std::span<const float> x) const;
+  // Several zero-phase filters of one signal in one pass: y[k] = filters[k]->filtfilt(x), bit for bit.
+  // Up to four filters of at most four sections each run side by side in the lanes of one vector,
+  // so their serial recurrences overlap (three filters cost about one); others run in turn. Each
+  // y[k] holds x.size() values and must not overlap x. Throws psgkit::Error for NaN/inf in x.
+  static void filtfilt_each(std::span<const IirFilter* const> filters, std::span<const double> x,
+                            std::span<const std::span<double>> y);
+  static void filtfilt_each(std::span<const IirFilter* const> filters, std::span<const float> x,
+                            std::span<const std::span<float>> y);
   // Causal single pass (sosfilt, zero initial state), for completeness / phase-sensitive uses.
   std::vector<double> filter(std::span<const double> x) const;
 

@@ -29,6 +29,7 @@
 
 #include <array>
 #include <filesystem>
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <optional>
@@ -217,6 +218,9 @@ struct ManifestTrainOptions {
   int jobs = 1;          // nights whose features are extracted in parallel
   bool skip_bad = false; // leave out (and report) nights that fail, instead of failing
   int rounds = 60;       // boosting rounds (XGBoost settings otherwise those of the shipped models)
+  // Called after each night's features (extracted or failed: `error` non-empty), from the thread that
+  // extracted them, one call at a time; `night` is "subject path".
+  std::function<void(const std::string& night, const std::string& error)> on_night_done;
 };
 
 struct TrainedStagingModel {

@@ -12,6 +12,7 @@
 #include <thread>
 #include <tuple>
 
+#include "buffers_internal.hpp"
 #include "psgkit/deep_sleep.hpp"
 #include "psgkit/error.hpp"
 #include "psgkit/io.hpp"
@@ -61,35 +62,80 @@ void append_spindle_measures(NightAnalysis& night, std::span<const float> eeg_uv
   night.measures.insert(night.measures.end(), measures.begin(), measures.end());
 }
 
+// The rate every per-night signal measure works at: the staging rate. The measures' bands (SWA
+// 0.5-4.5 Hz, slow waves < 2 Hz, spindles 11-16 Hz, artefact checks to 45 Hz) lie far below its
+// 50-Hz Nyquist, kept whole by the resampler (flat to 40 Hz).
+constexpr double kWorkingRateHz = 100.0;
+
 // Slow-wave measures of one EEG channel over the night's hypnogram (deep_sleep.hpp), and its
-// spectrogram for the report.
+// spectrogram for the report, all from the channel at kWorkingRateHz in float. A faster channel is
+// read block by block and resampled once as it streams past; its flat and clipping checks see the
+// native blocks on the way (resampling turns rails into ripple), so no native-rate night is held.
 void append_signal_measures(NightAnalysis& night, const Recording& recording, int channel) {
   const SignalInfo& info = recording.signals()[static_cast<size_t>(channel)];
+  const size_t n_in = static_cast<size_t>(info.n_samples);
+  const auto whole_epochs = [&](double fs_hz) {
+    const double samples_per_epoch = night.hypnogram.epoch_s * fs_hz;
+    return std::fabs(samples_per_epoch - std::round(samples_per_epoch)) <= 1e-9;
+  };
   double fs_hz = info.fs_hz;
-  const double samples_per_epoch = night.hypnogram.epoch_s * fs_hz;
-  // The measures take the channel's float values widened to double. Read in blocks straight into
-  // the double signal: no whole-night float copy next to it.
-  std::vector<double> eeg_uv;
-  if (std::fabs(samples_per_epoch - std::round(samples_per_epoch)) > 1e-9) {
-    // Epochs must hold whole samples; 100 Hz does for any whole-second epoch.
-    const std::vector<float> resampled = resample(recording.read(channel), fs_hz, 100.0);
-    eeg_uv.assign(resampled.begin(), resampled.end());
-    night.notes.push_back(info.label + " resampled from " + format_double(fs_hz) + " Hz to 100 Hz");
-    fs_hz = 100.0;
+  std::vector<float> eeg_uv;
+  std::vector<uint8_t> native_flags;
+  if (fs_hz <= kWorkingRateHz && whole_epochs(fs_hz)) {
+    eeg_uv = recording.read(channel);
   } else {
-    eeg_uv.resize(static_cast<size_t>(info.n_samples));
-    std::vector<float> block(size_t{1} << 16);
-    for (size_t at = 0; at < eeg_uv.size(); at += block.size()) {
-      const size_t n = std::min(block.size(), eeg_uv.size() - at);
-      recording.read(channel, static_cast<int64_t>(at), std::span<float>(block.data(), n));
-      std::copy_n(block.begin(), n, eeg_uv.begin() + static_cast<std::ptrdiff_t>(at));
+    // Epochs must hold whole samples; 100 Hz does for any whole-second epoch.
+    const Resampler resampler(info.fs_hz, kWorkingRateHz);
+    std::optional<NativeArtefactScan> scan;
+    if (whole_epochs(info.fs_hz)) scan.emplace(info.fs_hz, n_in, night.hypnogram);
+    detail::resize_night_buffer(eeg_uv, resampler.output_length(n_in));
+    std::vector<float> window;
+    size_t scanned = 0;  // native samples the scan has seen
+    const auto scan_to = [&](size_t end, size_t window_first) {
+      if (!scan || end <= scanned) return;
+      if (scanned < window_first) {  // not in the window (never with the resampler's overlapping windows)
+        std::vector<float> gap(window_first - scanned);
+        recording.read(channel, static_cast<int64_t>(scanned), gap);
+        scan->add(gap);
+        scanned = window_first;
+      }
+      scan->add(std::span<const float>(window).subspan(scanned - window_first, end - scanned));
+      scanned = end;
+    };
+    constexpr size_t kBlockOutputs = size_t{1} << 16;
+    for (size_t first = 0; first < eeg_uv.size(); first += kBlockOutputs) {
+      const size_t n_out = std::min(kBlockOutputs, eeg_uv.size() - first);
+      const auto [in_begin, in_end] = resampler.input_range(n_in, first, n_out);
+      window.resize(in_end - in_begin);
+      recording.read(channel, static_cast<int64_t>(in_begin), window);
+      scan_to(in_end, in_begin);
+      resampler.process_block(std::span<const float>(window), in_begin, n_in, first,
+                              std::span<float>(eeg_uv).subspan(first, n_out));
     }
+    if (scan) {
+      if (scanned < n_in) {
+        window.resize(n_in - scanned);
+        recording.read(channel, static_cast<int64_t>(scanned), window);
+        const size_t window_first = scanned;
+        scan_to(n_in, window_first);
+      }
+      native_flags = scan->flags([&](size_t first_sample, std::span<float> samples) {
+        recording.read(channel, static_cast<int64_t>(first_sample), samples);
+      });
+    }
+    night.notes.push_back(info.label + " resampled from " + format_double(fs_hz) + " Hz to " +
+                          format_double(kWorkingRateHz) + " Hz for the slow-wave and spindle measures" +
+                          (scan ? " (flat and clipping checks at " + format_double(fs_hz) + " Hz)" : ""));
+    fs_hz = kWorkingRateHz;
   }
   std::vector<std::pair<size_t, size_t>> cycles;
   for (const auto& c : night.statistics.cycles) cycles.emplace_back(c.nrem_begin, c.rem_end);
   DeepSleepOptions deep_options;
   deep_options.spectrogram = true;  // the report's spectrogram from the SWA's own spectra
-  DeepSleepResult deep = analyze_deep_sleep(std::span<const double>(eeg_uv), fs_hz, night.hypnogram, cycles, deep_options);
+  DeepSleepResult deep =
+      native_flags.empty()
+          ? analyze_deep_sleep(std::span<const float>(eeg_uv), fs_hz, night.hypnogram, cycles, deep_options)
+          : analyze_deep_sleep(std::span<const float>(eeg_uv), fs_hz, night.hypnogram, cycles, deep_options, native_flags);
   const double epoch_min = night.hypnogram.epoch_s / 60.0;
   size_t flagged = 0;
   for (const uint8_t f : deep.artefact_flags) flagged += f != kArtefactNone;
@@ -108,12 +154,7 @@ void append_signal_measures(NightAnalysis& night, const Recording& recording, in
   };
   night.measures.insert(night.measures.end(), measures.begin(), measures.end());
   night.swa_channel = info.label;
-  {
-    // The slow-wave signal is the channel's floats widened, so narrowing it back is exact; the
-    // spindle detector works on floats at its own processing rate.
-    const std::vector<float> eeg_float(eeg_uv.begin(), eeg_uv.end());
-    append_spindle_measures(night, eeg_float, fs_hz);
-  }
+  append_spindle_measures(night, eeg_uv, fs_hz);
   night.notes.push_back("slow-wave measures from " + info.label);
   for (const auto& w : deep.warnings) night.notes.push_back(info.label + ": " + w);
   night.spectrogram = std::move(deep.spectrogram);

@@ -4,6 +4,7 @@
 #include <complex>
 #include <string>
 
+#include "lanes_internal.hpp"
 #include "psgkit/error.hpp"
 #include "psgkit/preprocess.hpp"
 
@@ -139,6 +140,147 @@ void filtfilt_impl(const std::vector<Biquad>& sections, size_t pad_length, std::
   for (size_t i = n; i >= 1; --i) x[i - 1] = static_cast<T>(step(sections, state, static_cast<double>(x[i - 1])));
 }
 
+// Filters run side by side, one per lane of a 4-double vector, each cascade padded to kBankSections
+// sections with identity sections (b0 = 1, rest 0: y = x exactly, state stays 0).
+constexpr size_t kBankLanes = 4, kBankSections = 4;
+
+struct BankCoefficients {
+  detail::v4d b0[kBankSections], b1[kBankSections], b2[kBankSections], a1[kBankSections], a2[kBankSections];
+};
+
+// One pass over the interior samples for every lane: in[k][i] (read as double) through lane k's
+// cascade into out[k][i], i ascending (forward) or descending (backward). The same operations per
+// lane, in the same order, as step(): the results are those of filtfilt_impl bit for bit.
+template <size_t S>
+struct BankKernel {
+  template <int W, class T>
+  [[gnu::always_inline]] static void run(const BankCoefficients& c, detail::v4d* s1_io, detail::v4d* s2_io,
+                                         const T* const* in, T* const* out, size_t n_lanes, size_t n, bool backward) {
+    using V = detail::v4d;
+    V s1[S], s2[S];
+    for (size_t k = 0; k < S; ++k) {
+      s1[k] = s1_io[k];
+      s2[k] = s2_io[k];
+    }
+    for (size_t t = 0; t < n; ++t) {
+      const size_t i = backward ? n - 1 - t : t;
+      V x;
+      for (size_t l = 0; l < kBankLanes; ++l) x[l] = static_cast<double>(in[l][i]);
+      for (size_t k = 0; k < S; ++k) {
+        const V y = c.b0[k] * x + s1[k];
+        s1[k] = c.b1[k] * x - c.a1[k] * y + s2[k];
+        s2[k] = c.b2[k] * x - c.a2[k] * y;
+        x = y;
+      }
+      for (size_t l = 0; l < n_lanes; ++l) out[l][i] = static_cast<T>(x[l]);
+    }
+    for (size_t k = 0; k < S; ++k) {
+      s1_io[k] = s1[k];
+      s2_io[k] = s2[k];
+    }
+  }
+};
+
+template <class T>
+void run_bank(size_t sections, const BankCoefficients& c, detail::v4d* s1, detail::v4d* s2, const T* const* in,
+              T* const* out, size_t n_lanes, size_t n, bool backward) {
+  // Entry points for AVX2 and the baseline only: 4 lanes are all the kernel has.
+  switch (sections) {
+    case 1: return detail::run_for_cpu<BankKernel<1>, 1>(c, s1, s2, in, out, n_lanes, n, backward);
+    case 2: return detail::run_for_cpu<BankKernel<2>, 1>(c, s1, s2, in, out, n_lanes, n, backward);
+    case 3: return detail::run_for_cpu<BankKernel<3>, 1>(c, s1, s2, in, out, n_lanes, n, backward);
+    default: return detail::run_for_cpu<BankKernel<4>, 1>(c, s1, s2, in, out, n_lanes, n, backward);
+  }
+}
+
+// filtfilt_impl for up to kBankLanes filters of at most kBankSections sections at once: the short
+// padded ends per filter with step(), the interior in the vector kernel.
+template <class T>
+void filtfilt_bank(std::span<const IirFilter* const> filters, std::span<const T> x, std::span<const std::span<T>> y) {
+  const size_t n = x.size(), n_lanes = filters.size();
+  BankCoefficients c;
+  size_t sections = 1;
+  for (const IirFilter* f : filters) sections = std::max(sections, f->sections().size());
+  for (size_t k = 0; k < kBankSections; ++k) {
+    for (size_t l = 0; l < kBankLanes; ++l) {
+      const Biquad s = l < n_lanes && k < filters[l]->sections().size() ? filters[l]->sections()[k] : Biquad{};
+      c.b0[k][l] = s.b0;
+      c.b1[k][l] = s.b1;
+      c.b2[k][l] = s.b2;
+      c.a1[k][l] = s.a1;
+      c.a2[k][l] = s.a2;
+    }
+  }
+  detail::v4d s1[kBankSections] = {}, s2[kBankSections] = {};
+  const auto load_state = [&](size_t l, const std::vector<SectionState>& state) {
+    for (size_t k = 0; k < state.size(); ++k) {
+      s1[k][l] = state[k].s1;
+      s2[k][l] = state[k].s2;
+    }
+  };
+  const auto saved_state = [&](size_t l) {
+    std::vector<SectionState> state(filters[l]->sections().size());
+    for (size_t k = 0; k < state.size(); ++k) state[k] = {s1[k][l], s2[k][l]};
+    return state;
+  };
+  std::vector<std::vector<double>> right(n_lanes);
+  std::vector<size_t> pad(n_lanes);
+  const double first = x[0], last = x[n - 1];
+  const T* in[kBankLanes];
+  T* out[kBankLanes];
+  for (size_t l = 0; l < kBankLanes; ++l) {
+    in[l] = x.data();
+    out[l] = l < n_lanes ? y[l].data() : nullptr;
+  }
+  // Forward: each filter's left pad, then the interior of all at once, then each right pad.
+  for (size_t l = 0; l < n_lanes; ++l) {
+    const auto& sec = filters[l]->sections();
+    pad[l] = std::min(filters[l]->pad_length(), n - 1);
+    right[l].resize(pad[l]);
+    for (size_t j = 0; j < pad[l]; ++j) right[l][j] = 2 * last - static_cast<double>(x[n - 2 - j]);
+    auto state = steady_state(sec, pad[l] > 0 ? 2 * first - static_cast<double>(x[pad[l]]) : first);
+    for (size_t i = pad[l]; i >= 1; --i) step(sec, state, 2 * first - static_cast<double>(x[i]));
+    load_state(l, state);
+  }
+  run_bank(sections, c, s1, s2, in, out, n_lanes, n, false);
+  for (size_t l = 0; l < n_lanes; ++l) {
+    const auto& sec = filters[l]->sections();
+    auto state = saved_state(l);
+    for (size_t j = 0; j < pad[l]; ++j) right[l][j] = step(sec, state, right[l][j]);
+    // Backward, started in steady state at the last forward output.
+    state = steady_state(sec, pad[l] > 0 ? right[l][pad[l] - 1] : static_cast<double>(y[l][n - 1]));
+    for (size_t j = pad[l]; j >= 1; --j) step(sec, state, right[l][j - 1]);
+    load_state(l, state);
+    in[l] = y[l].data();
+  }
+  for (size_t l = n_lanes; l < kBankLanes; ++l) in[l] = y[0].data();
+  run_bank(sections, c, s1, s2, in, out, n_lanes, n, true);
+}
+
+template <class T>
+void filtfilt_each_impl(std::span<const IirFilter* const> filters, std::span<const T> x, std::span<const std::span<T>> y) {
+  if (filters.size() != y.size())
+    throw Error("", "y", "needs one output per filter (" + std::to_string(filters.size()) + "), got " +
+                             std::to_string(y.size()));
+  for (const std::span<T>& out : y)
+    if (out.size() != x.size())
+      throw Error("", "y", "outputs must hold " + std::to_string(x.size()) + " samples, got " + std::to_string(out.size()));
+  require_finite(x, "x");
+  if (x.empty()) return;
+  for (size_t begin = 0; begin < filters.size(); begin += kBankLanes) {
+    const size_t end = std::min(filters.size(), begin + kBankLanes);
+    const auto group = filters.subspan(begin, end - begin);
+    if (std::all_of(group.begin(), group.end(), [](const IirFilter* f) { return f->sections().size() <= kBankSections; })) {
+      filtfilt_bank(group, x, y.subspan(begin, end - begin));
+      continue;
+    }
+    for (size_t k = begin; k < end; ++k) {
+      std::copy(x.begin(), x.end(), y[k].begin());
+      filtfilt_impl(filters[k]->sections(), filters[k]->pad_length(), y[k]);
+    }
+  }
+}
+
 }  // namespace
 
 IirFilter IirFilter::butter_lowpass(int order, double cutoff_hz, double fs_hz) {
@@ -202,6 +344,15 @@ double IirFilter::magnitude(double f_hz) const { return std::abs(response(sectio
 
 void IirFilter::filtfilt_inplace(std::span<double> x) const { filtfilt_impl(sections_, pad_length(), x); }
 void IirFilter::filtfilt_inplace(std::span<float> x) const { filtfilt_impl(sections_, pad_length(), x); }
+
+void IirFilter::filtfilt_each(std::span<const IirFilter* const> filters, std::span<const double> x,
+                              std::span<const std::span<double>> y) {
+  filtfilt_each_impl(filters, x, y);
+}
+void IirFilter::filtfilt_each(std::span<const IirFilter* const> filters, std::span<const float> x,
+                              std::span<const std::span<float>> y) {
+  filtfilt_each_impl(filters, x, y);
+}
 
 std::vector<double> IirFilter::filtfilt(std::span<const double> x) const {
   std::vector<double> y(x.begin(), x.end());

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <exception>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
@@ -292,9 +293,16 @@ TrainedStagingModel train_staging_model(const std::filesystem::path& manifest, c
   // Features, night by night, `jobs` nights at a time.
   std::vector<Extracted> extracted(entries.size());
   std::atomic<size_t> next{0};
+  std::mutex done_mutex;
   auto worker = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < entries.size();)
+    for (size_t i; (i = next.fetch_add(1)) < entries.size();) {
       extracted[i] = extract_night(entries[i], i, layout, spec, options, start ? &*start : nullptr);
+      if (options.on_night_done) {
+        const std::lock_guard lock(done_mutex);
+        options.on_night_done(entries[i].subject + " " + entries[i].path.filename().string(),
+                              extracted[i].crash ? "unexpected error" : extracted[i].error);
+      }
+    }
   };
   {
     std::vector<std::jthread> pool;

@@ -5,7 +5,10 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <optional>
 
+#include "buffers_internal.hpp"
+#include "features_internal.hpp"
 #include "psgkit/error.hpp"
 #include "psgkit/preprocess.hpp"
 #include "psgkit/spectral.hpp"
@@ -21,12 +24,12 @@ struct HypnogramCover {
   size_t begin(size_t epoch) const { return first_sample + epoch * samples_per_epoch; }
 };
 
-HypnogramCover hypnogram_cover(std::span<const double> x, double fs_hz, const Hypnogram& hypnogram) {
+HypnogramCover hypnogram_cover(size_t n_samples, double fs_hz, const Hypnogram& hypnogram) {
   if (hypnogram.stages.empty()) throw Error("", "hypnogram", "has no epochs");
-  const Epochs<double> epochs = make_epochs(x, fs_hz, hypnogram.epoch_s, hypnogram.start_s);
+  const EpochGrid epochs = epoch_grid(n_samples, fs_hz, hypnogram.epoch_s, hypnogram.start_s);
   if (epochs.count == 0)
     throw Error("", "eeg_uv",
-                "signal of " + std::to_string(static_cast<double>(x.size()) / fs_hz) +
+                "signal of " + std::to_string(static_cast<double>(n_samples) / fs_hz) +
                     " s does not cover one whole epoch of " + std::to_string(hypnogram.epoch_s) +
                     " s starting at " + std::to_string(hypnogram.start_s) + " s");
   return {epochs.first_sample, epochs.samples_per_epoch, std::min(epochs.count, hypnogram.size()), hypnogram.size()};
@@ -42,16 +45,18 @@ void check_band(double low_hz, double high_hz, double fs_hz, const char* field) 
 bool is_n2n3(Stage stage) { return stage == Stage::N2 || stage == Stage::N3; }
 bool is_nrem(Stage stage) { return stage == Stage::N1 || is_n2n3(stage); }
 
-double mean_of(std::span<const double> x) {
+template <class T>
+double mean_of(std::span<const T> x) {
   double sum = 0;
-  for (double v : x) sum += v;
+  for (T v : x) sum += v;
   return sum / static_cast<double>(x.size());
 }
 
-double variance_of(std::span<const double> x) {
+template <class T>
+double variance_of(std::span<const T> x) {
   const double mean = mean_of(x);
   double sum = 0;
-  for (double v : x) sum += (v - mean) * (v - mean);
+  for (T v : x) sum += (v - mean) * (v - mean);
   return sum / static_cast<double>(x.size());
 }
 
@@ -82,7 +87,8 @@ class SwaMeter {
   }
   size_t nperseg() const { return static_cast<size_t>(estimator_.options().nperseg); }
   const WelchEstimator& estimator() const { return estimator_; }
-  double operator()(std::span<const double> x) const {
+  template <class T>
+  double operator()(std::span<const T> x) const {
     estimator_.compute(x, std::span<double>(power_));
     return integrate(power_);
   }
@@ -111,7 +117,8 @@ class SwaMeter {
 };
 
 // Downward (>= 0 to < 0) zero crossings, as the index of the first negative sample.
-std::vector<size_t> downward_crossings(std::span<const double> x) {
+template <class T>
+std::vector<size_t> downward_crossings(std::span<const T> x) {
   std::vector<size_t> crossings;
   for (size_t j = 1; j < x.size(); ++j)
     if (x[j - 1] >= 0 && x[j] < 0) crossings.push_back(j);
@@ -119,78 +126,203 @@ std::vector<size_t> downward_crossings(std::span<const double> x) {
 }
 
 // Time (s) of the zero crossing between samples j − 1 and j, linearly interpolated.
-double crossing_time_s(std::span<const double> x, size_t j, double fs_hz) {
+template <class T>
+double crossing_time_s(std::span<const T> x, size_t j, double fs_hz) {
   const double a = x[j - 1], b = x[j];
   const double frac = a == b ? 0.0 : a / (a - b);
   return (static_cast<double>(j - 1) + frac) / fs_hz;
 }
 
-// `x` through `filter` forwards and backwards, in `work` (reused: one buffer's pages serve every filter).
+// `x` through `filter` forwards and backwards, in `work`.
 std::span<const double> filtered(const IirFilter& filter, std::span<const double> x, std::vector<double>& work) {
   work.assign(x.begin(), x.end());
   filter.filtfilt_inplace(std::span<double>(work));
   return work;
 }
 
-std::vector<uint8_t> artefacts_of(std::span<const double> eeg_uv, std::span<const double> highpassed, double fs_hz,
+// Variance, minimum and maximum of one epoch (the library's vector kernel).
+struct EpochSpread {
+  double variance = 0, min = 0, max = 0;
+};
+template <class T>
+EpochSpread spread_of(std::span<const T> x) {
+  if (x.size() < 2) return {0.0, static_cast<double>(x[0]), static_cast<double>(x[0])};
+  const detail::SampleMoments m = detail::sample_moments(x);
+  return {m.variance(x.size()), m.min, m.max};
+}
+
+// The flat checks of one epoch: SD below flat_sd_uv, or a run of flat_run samples changing less than
+// flat_step_uv.
+template <class T>
+bool is_flat(std::span<const T> x, double variance, const ArtefactOptions& options, size_t flat_run) {
+  if (std::sqrt(variance) < options.flat_sd_uv) return true;
+  const auto small_step = [&](size_t j) {
+    return std::abs(static_cast<double>(x[j]) - static_cast<double>(x[j - 1])) < options.flat_step_uv;
+  };
+  // A run needs flat_run − 1 small steps: count them first (a loop without a carried chain), and walk
+  // the runs only in the rare epoch that has enough.
+  size_t small = 0;
+  for (size_t j = 1; j < x.size(); ++j) small += small_step(j);
+  if (small + 1 < flat_run) return false;
+  size_t run = 1, longest = 1;
+  for (size_t j = 1; j < x.size(); ++j) {
+    run = small_step(j) ? run + 1 : 1;
+    longest = std::max(longest, run);
+  }
+  return longest >= flat_run;
+}
+
+size_t flat_run_samples(const ArtefactOptions& options, double fs_hz) {
+  return std::max<size_t>(2, static_cast<size_t>(std::lround(options.flat_run_s * fs_hz)));
+}
+
+// The clipping rails and how close to them a sample counts as on them.
+struct Rails {
+  double low = 0, high = 0, tolerance = 0;
+  Rails(const ArtefactOptions& options, double signal_min, double signal_max)
+      : low(options.clip_low_uv.value_or(signal_min)), high(options.clip_high_uv.value_or(signal_max)),
+        tolerance(1e-6 * std::max(high - low, 1e-9)) {}
+  bool reached(double lo, double hi) const { return hi >= high - tolerance || lo <= low + tolerance; }
+};
+
+// Whether an epoch is clipped: >= clip_fraction of its samples in runs of >= 3 on the rails
+// (isolated extreme samples are not clipping).
+template <class T>
+bool is_clipped(std::span<const T> x, const Rails& rails, const ArtefactOptions& options) {
+  size_t at_rail = 0, rail_run = 0;
+  for (const T v : x) {
+    rail_run = rails.reached(v, v) ? rail_run + 1 : 0;
+    if (rail_run == 3) at_rail += 3;
+    else if (rail_run > 3) ++at_rail;
+  }
+  return static_cast<double>(at_rail) >= options.clip_fraction * static_cast<double>(x.size());
+}
+
+template <class T>
+std::vector<uint8_t> artefacts_of(std::span<const T> eeg_uv, std::span<const T> highpassed, double fs_hz,
                                   const Hypnogram& hypnogram, const HypnogramCover& grid, const ArtefactOptions& options,
-                                  std::vector<std::string>* warnings);
-std::vector<double> occupancy_of(std::span<const double> band, double fs_hz, const HypnogramCover& grid,
+                                  std::span<const uint8_t> native_flags, std::vector<std::string>* warnings);
+template <class T>
+std::vector<double> occupancy_of(std::span<const T> band, double fs_hz, const HypnogramCover& grid,
                                  const DeepSleepOptions& options);
-std::vector<SlowWave> slow_waves_of(std::span<const double> band, double fs_hz, const Hypnogram& hypnogram,
+template <class T>
+std::vector<SlowWave> slow_waves_of(std::span<const T> band, double fs_hz, const Hypnogram& hypnogram,
                                     const HypnogramCover& grid, const SlowWaveCriteria& c, const std::vector<bool>& keep);
 
 }  // namespace
 
+NativeArtefactScan::NativeArtefactScan(double fs_hz, size_t n_samples, const Hypnogram& hypnogram,
+                                       const ArtefactOptions& options)
+    : options_(options), flat_run_(flat_run_samples(options, fs_hz)) {
+  const HypnogramCover grid = hypnogram_cover(n_samples, fs_hz, hypnogram);
+  first_sample_ = grid.first_sample;
+  samples_per_epoch_ = grid.samples_per_epoch;
+  n_covered_ = grid.n_covered;
+  n_samples_ = n_samples;
+  flags_.assign(grid.n_total, kArtefactNone);
+  for (size_t i = grid.n_covered; i < grid.n_total; ++i) flags_[i] = kArtefactNotCovered;
+  epoch_min_.resize(n_covered_);
+  epoch_max_.resize(n_covered_);
+  epoch_.reserve(samples_per_epoch_);
+}
+
+void NativeArtefactScan::add(std::span<const float> samples_uv) {
+  require_finite(samples_uv, "eeg_uv");
+  if (samples_uv.size() > n_samples_ - seen_)
+    throw Error("", "eeg_uv", "more samples than the " + std::to_string(n_samples_) + " announced");
+  const size_t covered_end = first_sample_ + n_covered_ * samples_per_epoch_;
+  for (size_t j = 0; j < samples_uv.size();) {
+    const size_t at = seen_ + j;
+    if (at < first_sample_ || at >= covered_end) {
+      // Outside every epoch: only the rails (the whole channel's extremes) see these samples.
+      const size_t stop = at < first_sample_ ? std::min(samples_uv.size(), j + first_sample_ - at) : samples_uv.size();
+      for (; j < stop; ++j) {
+        signal_min_ = std::min(signal_min_, static_cast<double>(samples_uv[j]));
+        signal_max_ = std::max(signal_max_, static_cast<double>(samples_uv[j]));
+      }
+      continue;
+    }
+    // An epoch inside the block is checked in place; one split between blocks is gathered first.
+    const size_t take = std::min(samples_uv.size() - j, samples_per_epoch_ - epoch_.size());
+    const auto part = samples_uv.subspan(j, take);
+    j += take;
+    std::span<const float> x = part;
+    if (!epoch_.empty() || take < samples_per_epoch_) {
+      epoch_.insert(epoch_.end(), part.begin(), part.end());
+      if (epoch_.size() < samples_per_epoch_) continue;
+      x = epoch_;
+    }
+    const size_t e = (at + take - 1 - first_sample_) / samples_per_epoch_;
+    const EpochSpread spread = spread_of(x);
+    epoch_min_[e] = spread.min;
+    epoch_max_[e] = spread.max;
+    signal_min_ = std::min(signal_min_, spread.min);
+    signal_max_ = std::max(signal_max_, spread.max);
+    if (is_flat(x, spread.variance, options_, flat_run_)) flags_[e] |= kArtefactFlat;
+    epoch_.clear();
+  }
+  seen_ += samples_uv.size();
+}
+
+std::vector<uint8_t> NativeArtefactScan::flags(const std::function<void(size_t, std::span<float>)>& read) const {
+  if (seen_ != n_samples_)
+    throw Error("", "eeg_uv", "got " + std::to_string(seen_) + " of the " + std::to_string(n_samples_) + " samples announced");
+  std::vector<uint8_t> flags = flags_;
+  const Rails rails(options_, signal_min_, signal_max_);
+  std::vector<float> samples(samples_per_epoch_);
+  for (size_t e = 0; e < n_covered_; ++e) {
+    // Only epochs that reach a rail can hold samples on it: read those again.
+    if (!rails.reached(epoch_min_[e], epoch_max_[e])) continue;
+    read(first_sample_ + e * samples_per_epoch_, std::span<float>(samples));
+    if (is_clipped(std::span<const float>(samples), rails, options_)) flags[e] |= kArtefactClipped;
+  }
+  return flags;
+}
+
 std::vector<uint8_t> detect_artefacts(std::span<const double> eeg_uv, double fs_hz, const Hypnogram& hypnogram,
                                       const ArtefactOptions& options, std::vector<std::string>* warnings) {
   require_finite(eeg_uv, "eeg_uv");
-  const HypnogramCover grid = hypnogram_cover(eeg_uv, fs_hz, hypnogram);
+  const HypnogramCover grid = hypnogram_cover(eeg_uv.size(), fs_hz, hypnogram);
   std::vector<double> work;
   return artefacts_of(eeg_uv, filtered(IirFilter::butter_highpass(2, options.highpass_hz, fs_hz), eeg_uv, work), fs_hz,
-                      hypnogram, grid, options, warnings);
+                      hypnogram, grid, options, {}, warnings);
 }
 
 namespace {
 
-std::vector<uint8_t> artefacts_of(std::span<const double> eeg_uv, std::span<const double> highpassed, double fs_hz,
+template <class T>
+std::vector<uint8_t> artefacts_of(std::span<const T> eeg_uv, std::span<const T> highpassed, double fs_hz,
                                   const Hypnogram& hypnogram, const HypnogramCover& grid, const ArtefactOptions& options,
-                                  std::vector<std::string>* warnings) {
+                                  std::span<const uint8_t> native_flags, std::vector<std::string>* warnings) {
   std::vector<uint8_t> flags(grid.n_total, kArtefactNone);
+  if (!native_flags.empty()) {
+    // The flat and clipping checks ran on the native samples (NativeArtefactScan), which may cover
+    // a different number of epochs than this signal by a rounding of the last sample.
+    for (size_t i = 0; i < grid.n_total; ++i) flags[i] = native_flags[i] & (kArtefactFlat | kArtefactClipped);
+  }
   if (grid.n_covered < grid.n_total) {
     for (size_t i = grid.n_covered; i < grid.n_total; ++i) flags[i] |= kArtefactNotCovered;
     if (warnings)
       warnings->push_back("signal ends before hypnogram epoch " + std::to_string(grid.n_covered) + " of " +
                           std::to_string(grid.n_total) + "; later epochs are flagged not covered");
   }
-  const auto [min_it, max_it] = std::minmax_element(eeg_uv.begin(), eeg_uv.end());
-  const double rail_low = options.clip_low_uv.value_or(*min_it);
-  const double rail_high = options.clip_high_uv.value_or(*max_it);
-  const double rail_tolerance = 1e-6 * std::max(rail_high - rail_low, 1e-9);
-  const size_t flat_run = std::max<size_t>(2, static_cast<size_t>(std::lround(options.flat_run_s * fs_hz)));
+  std::optional<Rails> rails;
+  if (native_flags.empty()) {
+    const auto [min_it, max_it] = std::minmax_element(eeg_uv.begin(), eeg_uv.end());
+    rails.emplace(options, *min_it, *max_it);
+  }
+  const size_t flat_run = flat_run_samples(options, fs_hz);
 
   std::vector<double> log_power(grid.n_covered, kNaN);
   for (size_t i = 0; i < grid.n_covered; ++i) {
     const auto x = eeg_uv.subspan(grid.begin(i), grid.samples_per_epoch);
     const auto hp = highpassed.subspan(grid.begin(i), grid.samples_per_epoch);
-    if (std::sqrt(variance_of(x)) < options.flat_sd_uv) flags[i] |= kArtefactFlat;
-    size_t run = 1, longest = 1, at_rail = 0, rail_run = 0;
-    for (size_t j = 0; j < x.size(); ++j) {
-      if (j > 0) {
-        run = std::abs(x[j] - x[j - 1]) < options.flat_step_uv ? run + 1 : 1;
-        longest = std::max(longest, run);
-      }
-      const bool on_rail = x[j] >= rail_high - rail_tolerance || x[j] <= rail_low + rail_tolerance;
-      rail_run = on_rail ? rail_run + 1 : 0;
-      // Count samples of rail runs once they reach 3 (isolated extreme samples are not clipping).
-      if (rail_run == 3) at_rail += 3;
-      else if (rail_run > 3) ++at_rail;
+    if (rails) {
+      if (is_flat(x, spread_of(x).variance, options, flat_run)) flags[i] |= kArtefactFlat;
+      if (is_clipped(x, *rails, options)) flags[i] |= kArtefactClipped;
     }
-    if (longest >= flat_run) flags[i] |= kArtefactFlat;
-    if (static_cast<double>(at_rail) >= options.clip_fraction * static_cast<double>(x.size()))
-      flags[i] |= kArtefactClipped;
     double peak = 0;
-    for (double v : hp) peak = std::max(peak, std::abs(v));
+    for (T v : hp) peak = std::max(peak, std::abs(static_cast<double>(v)));
     if (peak > options.amplitude_uv) flags[i] |= kArtefactAmplitude;
     log_power[i] = std::log(variance_of(hp));
   }
@@ -233,7 +365,7 @@ double slow_wave_activity(std::span<const double> eeg_uv, double fs_hz, const De
 std::vector<double> slow_wave_occupancy(std::span<const double> eeg_uv, double fs_hz, const Hypnogram& hypnogram,
                                         const DeepSleepOptions& options) {
   require_finite(eeg_uv, "eeg_uv");
-  const HypnogramCover grid = hypnogram_cover(eeg_uv, fs_hz, hypnogram);
+  const HypnogramCover grid = hypnogram_cover(eeg_uv.size(), fs_hz, hypnogram);
   check_band(options.occupancy_low_hz, options.occupancy_high_hz, fs_hz, "occupancy_low_hz/occupancy_high_hz");
   std::vector<double> work;
   return occupancy_of(
@@ -243,7 +375,8 @@ std::vector<double> slow_wave_occupancy(std::span<const double> eeg_uv, double f
 
 namespace {
 
-std::vector<double> occupancy_of(std::span<const double> band, double fs_hz, const HypnogramCover& grid,
+template <class T>
+std::vector<double> occupancy_of(std::span<const T> band, double fs_hz, const HypnogramCover& grid,
                                  const DeepSleepOptions& options) {
   const std::vector<size_t> crossings = downward_crossings(band);
   const double min_samples = fs_hz / options.occupancy_high_hz, max_samples = fs_hz / options.occupancy_low_hz;
@@ -255,7 +388,7 @@ std::vector<double> occupancy_of(std::span<const double> band, double fs_hz, con
     if (length < min_samples || length > max_samples) continue;
     const auto [lo, hi] = std::minmax_element(band.begin() + static_cast<std::ptrdiff_t>(a),
                                               band.begin() + static_cast<std::ptrdiff_t>(b));
-    if (*hi - *lo < options.occupancy_ptp_uv) continue;
+    if (static_cast<double>(*hi) - static_cast<double>(*lo) < options.occupancy_ptp_uv) continue;
     // Spread the wave's samples [a, b) over the epochs it overlaps.
     for (size_t s = std::max(a, grid.first_sample); s < std::min(b, covered_end);) {
       const size_t epoch = (s - grid.first_sample) / grid.samples_per_epoch;
@@ -275,7 +408,7 @@ std::vector<double> occupancy_of(std::span<const double> band, double fs_hz, con
 std::vector<SlowWave> detect_slow_waves(std::span<const double> eeg_uv, double fs_hz, const Hypnogram& hypnogram,
                                         const SlowWaveCriteria& c, const std::vector<bool>& keep) {
   require_finite(eeg_uv, "eeg_uv");
-  const HypnogramCover grid = hypnogram_cover(eeg_uv, fs_hz, hypnogram);
+  const HypnogramCover grid = hypnogram_cover(eeg_uv.size(), fs_hz, hypnogram);
   check_band(c.low_hz, c.high_hz, fs_hz, "slow_waves.low_hz/high_hz");
   if (!keep.empty() && keep.size() != grid.n_total)
     throw Error("", "keep", "needs one entry per hypnogram epoch (" + std::to_string(grid.n_total) + "), got " +
@@ -287,7 +420,8 @@ std::vector<SlowWave> detect_slow_waves(std::span<const double> eeg_uv, double f
 
 namespace {
 
-std::vector<SlowWave> slow_waves_of(std::span<const double> v, double fs_hz, const Hypnogram& hypnogram,
+template <class T>
+std::vector<SlowWave> slow_waves_of(std::span<const T> v, double fs_hz, const Hypnogram& hypnogram,
                                     const HypnogramCover& grid, const SlowWaveCriteria& c, const std::vector<bool>& keep) {
   const std::vector<size_t> downs = downward_crossings(v);
   const size_t covered_end = grid.begin(grid.n_covered);
@@ -308,8 +442,8 @@ std::vector<SlowWave> slow_waves_of(std::span<const double> v, double fs_hz, con
     w.end_s = crossing_time_s(v, d2, fs_hz);
     w.neg_peak_s = static_cast<double>(neg) / fs_hz;
     w.pos_peak_s = static_cast<double>(pos) / fs_hz;
-    w.neg_peak_uv = v[neg];
-    w.pos_peak_uv = v[pos];
+    w.neg_peak_uv = static_cast<double>(v[neg]);
+    w.pos_peak_uv = static_cast<double>(v[pos]);
     w.ptp_uv = w.pos_peak_uv - w.neg_peak_uv;
     w.duration_s = w.end_s - w.onset_s;
     const double neg_s = w.mid_crossing_s - w.onset_s, pos_s = w.end_s - w.mid_crossing_s;
@@ -330,26 +464,40 @@ std::vector<SlowWave> slow_waves_of(std::span<const double> v, double fs_hz, con
 
 }  // namespace
 
-DeepSleepResult analyze_deep_sleep(std::span<const double> eeg_uv, double fs_hz, const Hypnogram& hypnogram,
-                                   const std::vector<std::pair<size_t, size_t>>& nrem_cycles,
-                                   const DeepSleepOptions& options) {
+namespace {
+
+template <class T>
+DeepSleepResult analyze(std::span<const T> eeg_uv, double fs_hz, const Hypnogram& hypnogram,
+                        const std::vector<std::pair<size_t, size_t>>& nrem_cycles, const DeepSleepOptions& options,
+                        std::span<const uint8_t> native_flags) {
   DeepSleepResult r;
   r.fs_hz = fs_hz;
   r.epoch_s = hypnogram.epoch_s;
   require_finite(eeg_uv, "eeg_uv");
-  const HypnogramCover grid = hypnogram_cover(eeg_uv, fs_hz, hypnogram);
+  const HypnogramCover grid = hypnogram_cover(eeg_uv.size(), fs_hz, hypnogram);
   check_band(options.occupancy_low_hz, options.occupancy_high_hz, fs_hz, "occupancy_low_hz/occupancy_high_hz");
   check_band(options.slow_waves.low_hz, options.slow_waves.high_hz, fs_hz, "slow_waves.low_hz/high_hz");
-  // One buffer for the three zero-phase filters in turn: no fresh pages per filter.
-  std::vector<double> work;
-  r.artefact_flags =
-      artefacts_of(eeg_uv, filtered(IirFilter::butter_highpass(2, options.artefacts.highpass_hz, fs_hz), eeg_uv, work),
-                   fs_hz, hypnogram, grid, options.artefacts, &r.warnings);
+  if (!native_flags.empty() && native_flags.size() != grid.n_total)
+    throw Error("", "native_flags", "needs one entry per hypnogram epoch (" + std::to_string(grid.n_total) + "), got " +
+                                        std::to_string(native_flags.size()));
   for (const auto& [begin, end] : nrem_cycles)
     if (!(begin < end && end <= grid.n_total))
       throw Error("", "nrem_cycles", "cycle [" + std::to_string(begin) + ", " + std::to_string(end) +
                                          ") is empty or beyond the hypnogram's " + std::to_string(grid.n_total) +
                                          " epochs");
+  // The three zero-phase filters in one pass (their recurrences side by side), designed once.
+  const SlowWaveCriteria& c = options.slow_waves;
+  const IirFilter highpass = IirFilter::butter_highpass(2, options.artefacts.highpass_hz, fs_hz),
+                  occupancy_band = IirFilter::butter_bandpass(3, options.occupancy_low_hz, options.occupancy_high_hz, fs_hz),
+                  slow_wave_band = IirFilter::butter_bandpass(c.filter_order, c.low_hz, c.high_hz, fs_hz);
+  std::vector<T> highpassed, occupancy_signal, slow_wave_signal;
+  for (std::vector<T>* v : {&highpassed, &occupancy_signal, &slow_wave_signal}) detail::resize_night_buffer(*v, eeg_uv.size());
+  const IirFilter* filters[] = {&highpass, &occupancy_band, &slow_wave_band};
+  const std::span<T> outputs[] = {highpassed, occupancy_signal, slow_wave_signal};
+  IirFilter::filtfilt_each(filters, eeg_uv, outputs);
+  r.artefact_flags = artefacts_of(eeg_uv, std::span<const T>(highpassed), fs_hz, hypnogram, grid, options.artefacts,
+                                  native_flags, &r.warnings);
+  highpassed = std::vector<T>();
   const auto clean = [&](size_t i) { return r.artefact_flags[i] == kArtefactNone; };
 
   const SwaMeter meter(fs_hz, options);
@@ -374,9 +522,8 @@ DeepSleepResult analyze_deep_sleep(std::span<const double> eeg_uv, double fs_hz,
       if (clean(i)) r.swa_uv2[i] = meter(eeg_uv.subspan(grid.begin(i), grid.samples_per_epoch));
   }
 
-  r.slow_wave_occupancy = occupancy_of(
-      filtered(IirFilter::butter_bandpass(3, options.occupancy_low_hz, options.occupancy_high_hz, fs_hz), eeg_uv, work),
-      fs_hz, grid, options);
+  r.slow_wave_occupancy = occupancy_of(std::span<const T>(occupancy_signal), fs_hz, grid, options);
+  occupancy_signal = std::vector<T>();
   std::vector<bool> clean_n2n3(grid.n_total, false);
   double swa_sum = 0;
   for (size_t i = 0; i < grid.n_total; ++i) {
@@ -441,9 +588,7 @@ DeepSleepResult analyze_deep_sleep(std::span<const double> eeg_uv, double fs_hz,
                          std::string(r.cycles.size() >= 2 ? "" : " and delta sleep ratio") + " are NaN");
   }
 
-  const SlowWaveCriteria& c = options.slow_waves;
-  r.slow_waves = slow_waves_of(filtered(IirFilter::butter_bandpass(c.filter_order, c.low_hz, c.high_hz, fs_hz), eeg_uv, work),
-                               fs_hz, hypnogram, grid, c, clean_n2n3);
+  r.slow_waves = slow_waves_of(std::span<const T>(slow_wave_signal), fs_hz, hypnogram, grid, c, clean_n2n3);
   r.slow_wave_density_per_min = r.clean_n2n3_min > 0 ? static_cast<double>(r.slow_waves.size()) / r.clean_n2n3_min : kNaN;
   double ptp = 0, slope = 0;
   for (const SlowWave& w : r.slow_waves) {
@@ -458,11 +603,25 @@ DeepSleepResult analyze_deep_sleep(std::span<const double> eeg_uv, double fs_hz,
   return r;
 }
 
+}  // namespace
+
+DeepSleepResult analyze_deep_sleep(std::span<const double> eeg_uv, double fs_hz, const Hypnogram& hypnogram,
+                                   const std::vector<std::pair<size_t, size_t>>& nrem_cycles,
+                                   const DeepSleepOptions& options) {
+  return analyze(eeg_uv, fs_hz, hypnogram, nrem_cycles, options, {});
+}
+
 DeepSleepResult analyze_deep_sleep(std::span<const float> eeg_uv, double fs_hz, const Hypnogram& hypnogram,
                                    const std::vector<std::pair<size_t, size_t>>& nrem_cycles,
                                    const DeepSleepOptions& options) {
-  const std::vector<double> samples(eeg_uv.begin(), eeg_uv.end());
-  return analyze_deep_sleep(std::span<const double>(samples), fs_hz, hypnogram, nrem_cycles, options);
+  return analyze(eeg_uv, fs_hz, hypnogram, nrem_cycles, options, {});
+}
+
+DeepSleepResult analyze_deep_sleep(std::span<const float> eeg_uv, double fs_hz, const Hypnogram& hypnogram,
+                                   const std::vector<std::pair<size_t, size_t>>& nrem_cycles,
+                                   const DeepSleepOptions& options, std::span<const uint8_t> native_flags) {
+  if (native_flags.empty()) throw Error("", "native_flags", "is empty; use the overload without it");
+  return analyze(eeg_uv, fs_hz, hypnogram, nrem_cycles, options, native_flags);
 }
 
 }  // namespace psgkit
