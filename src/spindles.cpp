@@ -132,13 +132,13 @@ SpindleDetector::SpindleDetector(std::span<const float> eeg_uv, double fs_hz, co
   const auto filtered = [&](const IirFilter& filter, std::vector<float>& out) {
     detail::resize_night_buffer(out, m.n);
     std::copy(x.begin(), x.end(), out.begin());
-    filter.filtfilt_inplace(std::span<float>(out));
+    filter.filtfilt_inplace_in_lanes(std::span<float>(out));
   };
   filtered(sigma_filter, m.sigma);
   if (resampled.empty()) {
     filtered(broad_filter, m.broad);
   } else {
-    broad_filter.filtfilt_inplace(std::span<float>(resampled));
+    broad_filter.filtfilt_inplace_in_lanes(std::span<float>(resampled));
     m.broad = std::move(resampled);
   }
 
