@@ -80,11 +80,15 @@ struct SpindleDetector::Impl {
   double rms_mean = kNaN, rms_sd = kNaN;  // trimmed, over searched block centres
   std::optional<Hypnogram> hypnogram;
 
-  bool is_searched(size_t i) const {
-    const auto it = std::upper_bound(searched.begin(), searched.end(), i,
-                                     [](size_t v, const std::pair<size_t, size_t>& r) { return v < r.first; });
-    return it != searched.begin() && i < std::prev(it)->second;
-  }
+  // Whether samples are searched, asked in increasing order.
+  struct SearchedCursor {
+    std::vector<std::pair<size_t, size_t>>::const_iterator it, end;
+    bool at(size_t i) {
+      while (it != end && it->second <= i) ++it;
+      return it != end && it->first <= i;
+    }
+  };
+  SearchedCursor searched_cursor() const { return {searched.begin(), searched.end()}; }
 
   // Linear interpolation of a block series at sample i (held constant beyond the first/last centre).
   struct Lerp {
@@ -130,8 +134,8 @@ SpindleDetector::SpindleDetector(std::span<const float> eeg_uv, double fs_hz, co
   const IirFilter broad_filter = IirFilter::butter_bandpass(2, c.broad_low_hz, broad_high, m.fs);
   // Filtered in place in whole-night buffers on huge pages (4-kB page faults dominated otherwise).
   const auto filtered = [&](const IirFilter& filter, std::vector<float>& out) {
-    detail::resize_night_buffer(out, m.n);
-    std::copy(x.begin(), x.end(), out.begin());
+    detail::reserve_night_buffer(out, m.n);
+    out.assign(x.begin(), x.end());
     filter.filtfilt_inplace_in_lanes(std::span<float>(out));
   };
   filtered(sigma_filter, m.sigma);
@@ -228,8 +232,9 @@ std::vector<Spindle> SpindleDetector::detect(const SpindleThresholds& t) const {
   const float thr_rel = static_cast<float>(t.rel_pow), thr_corr = static_cast<float>(t.corr);
   const float thr_rms = static_cast<float>(std::min(m.rms_mean + t.rms_z * m.rms_sd, c.rms_cap_uv));
   // Criteria met at sample i (0 outside the searched stages and outside the signal).
+  Impl::SearchedCursor met_cursor = m.searched_cursor(), spindle_cursor = m.searched_cursor();
   const auto met = [&](size_t i) -> size_t {
-    if (i >= m.n || !m.is_searched(i)) return 0;
+    if (i >= m.n || !met_cursor.at(i)) return 0;
     const Impl::Lerp l = m.lerp_at(i);
     return static_cast<size_t>(Impl::value(m.rel, l) >= thr_rel) + (Impl::value(m.corr, l) >= thr_corr) +
            (Impl::value(m.rms, l) >= thr_rms);
@@ -247,10 +252,12 @@ std::vector<Spindle> SpindleDetector::detect(const SpindleThresholds& t) const {
   std::vector<std::pair<size_t, size_t>> regions;  // merged half-open sample ranges to evaluate
   for (size_t b = 0; b < m.n_blocks; ++b) {
     if (!(reaches(m.rel, b, thr_rel) && reaches(m.corr, b, thr_corr) && reaches(m.rms, b, thr_rms))) continue;
-    // Samples interpolated from centres b and b + 1 (or held at the first/last value), widened by
+    // Samples interpolated from centres b and b + 1, i.e. from b·block + (block − 1)/2 to the next
+    // centre (those before the first and after the last centre are held at its value), widened by
     // the smoothing window on both sides.
-    const size_t a = b * m.block, e = (b + 2) * m.block;
-    const size_t lo = a > 2 * w + m.block ? a - 2 * w - m.block : 0, hi = std::min(m.n, e + 2 * w + m.block);
+    const size_t a = b == 0 ? 0 : b * m.block + (m.block - 1) / 2;
+    const size_t e = b + 2 >= m.n_blocks ? m.n : (b + 1) * m.block + m.block / 2 + 1;
+    const size_t lo = a > w ? a - w : 0, hi = std::min(m.n, e + w);
     if (!regions.empty() && lo <= regions.back().second)
       regions.back().second = std::max(regions.back().second, hi);
     else
@@ -268,7 +275,7 @@ std::vector<Spindle> SpindleDetector::detect(const SpindleThresholds& t) const {
       sum -= slot;
       slot = static_cast<uint8_t>(met(i + ahead));
       sum += slot;
-      if (sum > 2 * w && m.is_searched(i)) {
+      if (sum > 2 * w && spindle_cursor.at(i)) {
         // Join to the previous run when the gap is shorter than min_distance_s (YASA _merge_close).
         if (!runs.empty() && static_cast<double>(i - runs.back().second) / m.fs * 1000.0 < c.min_distance_s * 1000.0)
           runs.back().second = i;
