@@ -430,7 +430,11 @@ std::vector<double> phase_of_band(std::span<const float> so, double fs_hz, std::
 
 std::vector<double> slow_oscillation_phase(std::span<const float> eeg_uv, double fs_hz, std::span<const double> times_s,
                                            double so_low_hz, double so_high_hz) {
-  return phase_of_band(IirFilter::butter_bandpass(2, so_low_hz, so_high_hz, fs_hz).filtfilt(eeg_uv), fs_hz, times_s);
+  std::vector<float> so;
+  detail::reserve_night_buffer(so, eeg_uv.size());
+  so.assign(eeg_uv.begin(), eeg_uv.end());
+  IirFilter::butter_bandpass(2, so_low_hz, so_high_hz, fs_hz).filtfilt_inplace_in_lanes(std::span<float>(so));
+  return phase_of_band(so, fs_hz, times_s);
 }
 
 SpindleCoupling circular_coupling(std::span<const double> phases_rad) {
