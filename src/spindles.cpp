@@ -78,6 +78,7 @@ struct SpindleDetector::Impl {
   size_t n_searched = 0;
   std::vector<float> rel, corr, rms;      // per block centre
   double rms_mean = kNaN, rms_sd = kNaN;  // trimmed, over searched block centres
+  double rel_mean = kNaN, rel_sd = kNaN;  // the same for the relative power
   std::optional<Hypnogram> hypnogram;
 
   // Whether samples are searched, asked in increasing order.
@@ -190,7 +191,7 @@ SpindleDetector::SpindleDetector(std::span<const float> eeg_uv, double fs_hz, co
   m.rel.resize(m.n_blocks);
   m.corr.resize(m.n_blocks);
   m.rms.resize(m.n_blocks);
-  std::vector<double> rms_searched;
+  std::vector<double> rms_searched, rel_searched;
   rms_searched.reserve(m.n_searched / m.block + 1);
   auto range = m.searched.begin();
   for (size_t k = 0; k < m.n_blocks; ++k) {
@@ -211,9 +212,10 @@ SpindleDetector::SpindleDetector(std::span<const float> eeg_uv, double fs_hz, co
     m.rms[k] = static_cast<float>(std::sqrt(vss / n));
     const size_t centre = std::min(m.n - 1, k * m.block + m.block / 2);
     while (range != m.searched.end() && range->second <= centre) ++range;
-    if (range != m.searched.end() && range->first <= centre) rms_searched.push_back(m.rms[k]);
+    if (range != m.searched.end() && range->first <= centre) rms_searched.push_back(m.rms[k]), rel_searched.push_back(m.rel[k]);
   }
-  std::tie(m.rms_mean, m.rms_sd) = trimmed_mean_sd(std::move(rms_searched), c.rms_trim);
+  std::tie(m.rel_mean, m.rel_sd) = trimmed_mean_sd(std::move(rel_searched), c.z_trim);
+  std::tie(m.rms_mean, m.rms_sd) = trimmed_mean_sd(std::move(rms_searched), c.z_trim);
 }
 
 SpindleDetector::~SpindleDetector() = default;
@@ -228,8 +230,8 @@ std::vector<Spindle> SpindleDetector::detect(const SpindleThresholds& t) const {
   const Impl& m = *impl_;
   const SpindleCriteria& c = m.criteria;
   std::vector<Spindle> events;
-  if (m.n_searched == 0 || !std::isfinite(m.rms_mean)) return events;
-  const float thr_rel = static_cast<float>(t.rel_pow), thr_corr = static_cast<float>(t.corr);
+  if (m.n_searched == 0 || !std::isfinite(m.rms_mean) || !std::isfinite(m.rel_mean)) return events;
+  const float thr_rel = static_cast<float>(std::max(t.rel_pow, m.rel_mean + t.rel_z * m.rel_sd)), thr_corr = static_cast<float>(t.corr);
   const float thr_rms = static_cast<float>(std::min(m.rms_mean + t.rms_z * m.rms_sd, c.rms_cap_uv));
   // Criteria met at sample i (0 outside the searched stages and outside the signal).
   Impl::SearchedCursor met_cursor = m.searched_cursor(), spindle_cursor = m.searched_cursor();
@@ -277,7 +279,7 @@ std::vector<Spindle> SpindleDetector::detect(const SpindleThresholds& t) const {
       sum += slot;
       if (sum > 2 * w && spindle_cursor.at(i)) {
         // Join to the previous run when the gap is shorter than min_distance_s (YASA _merge_close).
-        if (!runs.empty() && static_cast<double>(i - runs.back().second) / m.fs * 1000.0 < c.min_distance_s * 1000.0)
+        if (!runs.empty() && static_cast<double>(i - runs.back().second) / m.fs * 1000.0 < t.min_distance_s * 1000.0)
           runs.back().second = i;
         else
           runs.emplace_back(i, i);
@@ -564,9 +566,10 @@ std::vector<size_t> leave_one_out_choice(const std::vector<std::vector<EventCoun
 
 std::vector<SpindleThresholds> default_threshold_grid() {
   std::vector<SpindleThresholds> grid;
-  for (int r = 0; r <= 3; ++r)
-    for (int c = 0; c <= 5; ++c)
-      for (int z = 0; z <= 8; ++z) grid.push_back({0.1 * r, 0.3 + 0.1 * c, 0.5 * z});
+  for (const double min_distance_s : {0.3, 0.5, 0.7, 1.0})
+    for (int r = 0; r <= 4; ++r)
+      for (int c = 0; c <= 10; ++c)
+        for (int z = 0; z <= 10; ++z) grid.push_back({0, 0.5 * r, 0.3 + 0.05 * c, 1.5 + 0.25 * z, min_distance_s});
   return grid;
 }
 

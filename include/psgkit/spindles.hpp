@@ -63,10 +63,13 @@ namespace psgkit {
 
 class Recording;
 
+// The thresholds chosen on the DREAMS excerpts (default_threshold_grid, validate_dreams).
 struct SpindleThresholds {
-  double rel_pow = 0.2;   // relative sigma power (fraction 0..1)
-  double corr = 0.6;      // moving correlation sigma vs broadband
-  double rms_z = 3.0;     // moving RMS: mean + rms_z × trimmed SD
+  double rel_pow = 0;        // relative sigma power at least this fraction (YASA's criterion, its 0.2); 0 = off
+  double rel_z = 1.0;        // relative sigma power at least mean + rel_z × trimmed SD of the recording's
+  double corr = 0.45;        // moving correlation sigma vs broadband
+  double rms_z = 3.0;        // moving RMS: mean + rms_z × trimmed SD
+  double min_distance_s = 0.7;  // spindle samples closer than this are joined into one event
 };
 
 struct SpindleCriteria {
@@ -75,9 +78,8 @@ struct SpindleCriteria {
   double broad_low_hz = 4.5, broad_high_hz = 30;
   double sigma_low_hz = 11.25, sigma_high_hz = 15.75;
   double step_s = 0.1, window_s = 0.3, rel_pow_window_s = 2.0;
-  double rms_trim = 0.10, rms_cap_uv = 10.0;
+  double z_trim = 0.10, rms_cap_uv = 10.0;
   double smooth_s = 0.1;
-  double min_distance_s = 0.5;
   double min_duration_s = 0.5, max_duration_s = 2.0;
 };
 
