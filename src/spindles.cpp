@@ -174,8 +174,11 @@ SpindleDetector::SpindleDetector(std::span<const float> eeg_uv, double fs_hz, co
     double ss = 0, bb = 0, s1 = 0, b1 = 0, sb = 0;
     size_t count = 0;
   };
-  const size_t half_max = std::max(w_short, w_rel) / 2;
-  const size_t ring_size = std::bit_ceil(2 * half_max + 1), ring_mask = ring_size - 1;  // index by mask, not %
+  // Relative power is computed for kGroup blocks at a time: their sums over the window are
+  // independent chains the CPU runs side by side (each still sums its blocks in order).
+  constexpr size_t kGroup = 4;
+  const size_t half_max = std::max(w_short, w_rel) / 2, half_rel = w_rel / 2;
+  const size_t ring_size = std::bit_ceil(2 * half_max + kGroup), ring_mask = ring_size - 1;  // index by mask, not %
   std::vector<BlockSums> ring(ring_size);
   size_t computed = 0;  // blocks [0, computed) are (or were) in the ring
   const auto compute_block = [&](size_t k) {
@@ -188,31 +191,48 @@ SpindleDetector::SpindleDetector(std::span<const float> eeg_uv, double fs_hz, co
     v.count = e - a;
     ring[k & ring_mask] = v;
   };
+  const auto window = [&](size_t k, size_t w, auto&& f) {
+    const size_t lo = k >= w / 2 ? k - w / 2 : 0, hi = std::min(m.n_blocks, k + w / 2 + 1);
+    for (size_t j = lo; j < hi; ++j) f(ring[j & ring_mask]);
+  };
+  const auto ratio = [](double rs, double rb) { return rb > 0 ? static_cast<float>(rs / rb) : 0.0f; };
   m.rel.resize(m.n_blocks);
   m.corr.resize(m.n_blocks);
   m.rms.resize(m.n_blocks);
   std::vector<double> rms_searched, rel_searched;
   rms_searched.reserve(m.n_searched / m.block + 1);
+  rel_searched.reserve(m.n_searched / m.block + 1);
   auto range = m.searched.begin();
-  for (size_t k = 0; k < m.n_blocks; ++k) {
-    for (const size_t need = std::min(m.n_blocks, k + half_max + 1); computed < need; ++computed) compute_block(computed);
-    const auto window = [&](size_t w, auto&& f) {
-      const size_t lo = k >= w / 2 ? k - w / 2 : 0, hi = std::min(m.n_blocks, k + w / 2 + 1);
-      for (size_t j = lo; j < hi; ++j) f(ring[j & ring_mask]);
-    };
-    double rs = 0, rb = 0;
-    window(w_rel, [&](const BlockSums& v) { rs += v.ss, rb += v.bb; });
-    m.rel[k] = rb > 0 ? static_cast<float>(rs / rb) : 0.0f;
-    double n = 0, vss = 0, vbb = 0, vs = 0, vb = 0, vsb = 0;
-    window(w_short, [&](const BlockSums& v) {
-      n += static_cast<double>(v.count), vss += v.ss, vbb += v.bb, vs += v.s1, vb += v.b1, vsb += v.sb;
-    });
-    const double cov = vsb / n - vs / n * (vb / n), var_s = vss / n - vs / n * (vs / n), var_b = vbb / n - vb / n * (vb / n);
-    m.corr[k] = var_s > 0 && var_b > 0 ? static_cast<float>(cov / std::sqrt(var_s * var_b)) : 0.0f;
-    m.rms[k] = static_cast<float>(std::sqrt(vss / n));
-    const size_t centre = std::min(m.n - 1, k * m.block + m.block / 2);
-    while (range != m.searched.end() && range->second <= centre) ++range;
-    if (range != m.searched.end() && range->first <= centre) rms_searched.push_back(m.rms[k]), rel_searched.push_back(m.rel[k]);
+  for (size_t k0 = 0; k0 < m.n_blocks; k0 += kGroup) {
+    const size_t k_end = std::min(m.n_blocks, k0 + kGroup);
+    for (const size_t need = std::min(m.n_blocks, k_end + half_max); computed < need; ++computed) compute_block(computed);
+    if (k_end == k0 + kGroup && k0 >= half_rel && k_end + half_rel <= m.n_blocks) {
+      double rs[kGroup] = {}, rb[kGroup] = {};
+      for (size_t j = 0; j < w_rel; ++j)
+        for (size_t q = 0; q < kGroup; ++q) {
+          const BlockSums& v = ring[(k0 + q - half_rel + j) & ring_mask];
+          rs[q] += v.ss, rb[q] += v.bb;
+        }
+      for (size_t q = 0; q < kGroup; ++q) m.rel[k0 + q] = ratio(rs[q], rb[q]);
+    } else {
+      for (size_t k = k0; k < k_end; ++k) {
+        double rs = 0, rb = 0;
+        window(k, w_rel, [&](const BlockSums& v) { rs += v.ss, rb += v.bb; });
+        m.rel[k] = ratio(rs, rb);
+      }
+    }
+    for (size_t k = k0; k < k_end; ++k) {
+      double n = 0, vss = 0, vbb = 0, vs = 0, vb = 0, vsb = 0;
+      window(k, w_short, [&](const BlockSums& v) {
+        n += static_cast<double>(v.count), vss += v.ss, vbb += v.bb, vs += v.s1, vb += v.b1, vsb += v.sb;
+      });
+      const double cov = vsb / n - vs / n * (vb / n), var_s = vss / n - vs / n * (vs / n), var_b = vbb / n - vb / n * (vb / n);
+      m.corr[k] = var_s > 0 && var_b > 0 ? static_cast<float>(cov / std::sqrt(var_s * var_b)) : 0.0f;
+      m.rms[k] = static_cast<float>(std::sqrt(vss / n));
+      const size_t centre = std::min(m.n - 1, k * m.block + m.block / 2);
+      while (range != m.searched.end() && range->second <= centre) ++range;
+      if (range != m.searched.end() && range->first <= centre) rms_searched.push_back(m.rms[k]), rel_searched.push_back(m.rel[k]);
+    }
   }
   std::tie(m.rel_mean, m.rel_sd) = trimmed_mean_sd(std::move(rel_searched), c.z_trim);
   std::tie(m.rms_mean, m.rms_sd) = trimmed_mean_sd(std::move(rms_searched), c.z_trim);
