@@ -44,12 +44,13 @@ std::span<const float> at_processing_rate(std::span<const float> x, double fs_hz
 }
 
 // Mean and SD after dropping `cut` of the values at each end (scipy.stats.trimboth, then mean / std).
-std::pair<double, double> trimmed_mean_sd(std::vector<double> v, double cut) {
+std::pair<double, double> trimmed_mean_sd(std::vector<float> v, double cut) {
   if (v.empty()) return {kNaN, kNaN};
   const size_t drop = static_cast<size_t>(cut * static_cast<double>(v.size()));
   const auto first = v.begin() + static_cast<std::ptrdiff_t>(drop), last = v.end() - static_cast<std::ptrdiff_t>(drop);
   if (first >= last) return {kNaN, kNaN};
-  // Selection instead of a sort: only which values fall between the cuts matters.
+  // Selection instead of a sort: only which values fall between the cuts matters (floats: half the
+  // memory traffic of doubles, the same selection).
   std::nth_element(v.begin(), first, v.end());
   std::nth_element(first, last - 1, v.end());
   double sum = 0;
@@ -199,7 +200,7 @@ SpindleDetector::SpindleDetector(std::span<const float> eeg_uv, double fs_hz, co
   m.rel.resize(m.n_blocks);
   m.corr.resize(m.n_blocks);
   m.rms.resize(m.n_blocks);
-  std::vector<double> rms_searched, rel_searched;
+  std::vector<float> rms_searched, rel_searched;
   rms_searched.reserve(m.n_searched / m.block + 1);
   rel_searched.reserve(m.n_searched / m.block + 1);
   auto range = m.searched.begin();
