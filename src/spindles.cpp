@@ -227,9 +227,10 @@ SpindleDetector::SpindleDetector(std::span<const float> eeg_uv, double fs_hz, co
       window(k, w_short, [&](const BlockSums& v) {
         n += static_cast<double>(v.count), vss += v.ss, vbb += v.bb, vs += v.s1, vb += v.b1, vsb += v.sb;
       });
-      const double cov = vsb / n - vs / n * (vb / n), var_s = vss / n - vs / n * (vs / n), var_b = vbb / n - vb / n * (vb / n);
+      const double inv_n = 1.0 / n, mean_s = vs * inv_n, mean_b = vb * inv_n, mean_ss = vss * inv_n;
+      const double cov = vsb * inv_n - mean_s * mean_b, var_s = mean_ss - mean_s * mean_s, var_b = vbb * inv_n - mean_b * mean_b;
       m.corr[k] = var_s > 0 && var_b > 0 ? static_cast<float>(cov / std::sqrt(var_s * var_b)) : 0.0f;
-      m.rms[k] = static_cast<float>(std::sqrt(vss / n));
+      m.rms[k] = static_cast<float>(std::sqrt(mean_ss));
       const size_t centre = std::min(m.n - 1, k * m.block + m.block / 2);
       while (range != m.searched.end() && range->second <= centre) ++range;
       if (range != m.searched.end() && range->first <= centre) rms_searched.push_back(m.rms[k]), rel_searched.push_back(m.rel[k]);
