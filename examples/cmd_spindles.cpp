@@ -27,7 +27,7 @@ struct SpindleArgs {
   size_t min_channels = 1;
   double min_iou = 0.2;
   std::optional<double> scored_s;
-  std::optional<double> rel_pow, corr, rms_z;
+  std::optional<double> rel_pow, rel_z, corr, rms_z, min_distance_s;
 };
 
 nlohmann::ordered_json number(double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr); }
@@ -61,13 +61,18 @@ std::string dreams_table(const psgkit::DreamsValidation& v, const psgkit::Spindl
   std::string out = fmt::format("{:<28}{:>9}{:>10}{:>9}{:>11}{:>8}{:>7}\n", "comparison", "detected", "reference",
                                 "matched", "precision", "recall", "F1");
   const auto t = [](const psgkit::SpindleThresholds& x) {
-    return fmt::format("rel_pow {:.2f}, corr {:.2f}, rms_z {:.1f}", x.rel_pow, x.corr, x.rms_z);
+    return fmt::format("rel_pow {:.2f}, rel_z {:.1f}, corr {:.2f}, rms_z {:.2f}, min_distance {:.1f} s", x.rel_pow, x.rel_z,
+                       x.corr, x.rms_z, x.min_distance_s);
   };
   out += "\nshipped thresholds (" + t(defaults) + ") vs expert 1\n";
   for (const auto& e : v.excerpts) out += score_line(e.excerpt, e.defaults_vs_expert1);
   out += score_line("pooled", v.pooled_defaults);
-  out += "\nleave-one-excerpt-out thresholds vs expert 1\n";
-  for (const auto& e : v.excerpts) out += score_line(e.excerpt + " (" + fmt::format("{:.2f}/{:.2f}/{:.1f}", e.loo_thresholds.rel_pow, e.loo_thresholds.corr, e.loo_thresholds.rms_z) + ")", e.loo_vs_expert1);
+  out += "\nleave-one-excerpt-out thresholds (rel_z/corr/rms_z/min_distance) vs expert 1\n";
+  for (const auto& e : v.excerpts) {
+    const auto& x = e.loo_thresholds;
+    out += score_line(e.excerpt + fmt::format(" ({:.1f}/{:.2f}/{:.2f}/{:.1f})", x.rel_z, x.corr, x.rms_z, x.min_distance_s),
+                      e.loo_vs_expert1);
+  }
   out += score_line("pooled", v.pooled_loo);
   out += "\nleave-one-excerpt-out thresholds vs expert 2\n";
   for (const auto& e : v.excerpts)
@@ -94,9 +99,11 @@ const psgkit_cli::Register reg([](CLI::App& app) {
       ->excludes(hyp);
   cmd->add_option("--stages", args->stages, "stages searched with a hypnogram (default N2,N3)")->delimiter(',');
   cmd->add_option("--min-channels", args->min_channels, "keep events seen on at least this many channels (default 1)");
-  cmd->add_option("--rel-pow", args->rel_pow, "relative sigma power threshold (default: the shipped one)");
+  cmd->add_option("--rel-pow", args->rel_pow, "relative sigma power at least this fraction (default 0: off; YASA 0.2)");
+  cmd->add_option("--rel-z", args->rel_z, "relative sigma power threshold in trimmed SDs above the recording's mean (default: the shipped one)");
   cmd->add_option("--corr", args->corr, "moving correlation threshold");
   cmd->add_option("--rms-z", args->rms_z, "moving RMS threshold in trimmed SDs above the mean");
+  cmd->add_option("--min-distance", args->min_distance_s, "join spindle samples closer than this (s)");
   cmd->add_option("--evaluate", args->evaluate, "expert marks (DREAMS format): print precision, recall and F1 of each channel's events")
       ->check(CLI::ExistingFile);
   cmd->add_option("--scored-s", args->scored_s,
@@ -109,6 +116,8 @@ const psgkit_cli::Register reg([](CLI::App& app) {
   cmd->callback([args] {
     psgkit::SpindleCriteria criteria;
     if (args->rel_pow) criteria.thresholds.rel_pow = *args->rel_pow;
+    if (args->rel_z) criteria.thresholds.rel_z = *args->rel_z;
+    if (args->min_distance_s) criteria.thresholds.min_distance_s = *args->min_distance_s;
     if (args->corr) criteria.thresholds.corr = *args->corr;
     if (args->rms_z) criteria.thresholds.rms_z = *args->rms_z;
     if (!args->dreams.empty()) {

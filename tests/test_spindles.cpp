@@ -78,7 +78,7 @@ TEST_CASE("sigma bursts in 1/f noise are found with their onset, duration, frequ
   for (const auto& b : bursts) truth.push_back({b.onset_s, b.onset_s + b.duration_s});
   std::vector<std::pair<size_t, size_t>> pairs;
   const auto counts = psgkit::match_events(psgkit::to_intervals(events), truth, 0.5, &pairs);
-  CHECK(counts.matched >= 26);                  // at most 2 of 28 missed at IoU >= 0.5
+  CHECK(counts.matched >= 23);  // 24 of 28 at IoU >= 0.5 (the shipped corr 0.45 and rel_z 1 widen the edges)
   CHECK(counts.detected <= counts.matched + 10);  // the noise's false-detection rate (next test): 10 min
   double start_error = 0, duration_error = 0;
   for (const auto& [d, r] : pairs) {
@@ -99,20 +99,21 @@ TEST_CASE("sigma bursts in 1/f noise are found with their onset, duration, frequ
     CHECK(e.symmetry == doctest::Approx((e.peak_s - e.start_s) / e.duration_s));
     CHECK_FALSE(e.stage.has_value());
   }
-  // On average the edges land within 0.15 s (each edge of a burst is a 0.1-s ramp).
+  // On average the edges land within 0.25 s (each edge of a burst is a 0.1-s ramp; measured: start
+  // 0.18 s early, duration 0.37 s long).
   MESSAGE("mean start error " << start_error << " s, mean duration error " << duration_error << " s");
-  CHECK(std::fabs(start_error) < 0.15);
-  CHECK(std::fabs(duration_error) < 0.3);
+  CHECK(std::fabs(start_error) < 0.25);
+  CHECK(std::fabs(duration_error) < 0.45);
 }
 
 TEST_CASE("pure 1/f noise: false detections stay below the documented rate") {
-  // The thresholds are relative (the RMS one is mean + 3 trimmed SD of the night's own moving RMS, and
-  // 1/f noise has a relative sigma power of about 0.2 against 4.5-30 Hz), so the upper tail of noise
-  // is detected: 54 events in these 60 min (0.9/min; notes/spindles.md), against 2-5/min for N2 spindles.
+  // The thresholds are relative (mean + 3 trimmed SD of the night's own moving RMS, mean + 1 trimmed
+  // SD of its relative sigma power), so the upper tail of noise is detected: 78 events in these 60 min
+  // (1.3/min; notes/spindles.md), against 2-5/min for N2 spindles.
   size_t total = 0;
   for (unsigned seed : {11u, 12u, 13u}) total += psgkit::detect_spindles(pink_noise(20 * 60 * static_cast<size_t>(kFs), 20.0, seed), kFs).size();
   MESSAGE("false detections in 60 min of 1/f noise: " << total);
-  CHECK(static_cast<double>(total) / 60.0 <= 1.0);
+  CHECK(static_cast<double>(total) / 60.0 <= 1.5);
 }
 
 TEST_CASE("only the chosen stages are searched; events carry their stage") {
@@ -225,8 +226,8 @@ TEST_CASE("DREAMS: pooled by-event F1 against expert 1 with leave-one-excerpt-ou
   REQUIRE(v.excerpts.size() == 5);
   MESSAGE("pooled F1 vs expert 1: shipped " << v.pooled_defaults.f1() << ", leave-one-out " << v.pooled_loo.f1()
                                            << "; expert 2 vs expert 1 " << v.pooled_expert2_vs_expert1.f1());
-  CHECK(v.pooled_loo.f1() >= 0.58);  // 0.585 (README)
-  CHECK(v.pooled_defaults.f1() >= 0.64);  // shipped thresholds, in-sample: 0.650
+  CHECK(v.pooled_loo.f1() >= 0.62);       // 0.622 (README; target 0.60)
+  CHECK(v.pooled_defaults.f1() >= 0.67);  // shipped thresholds, in-sample: 0.678
 }
 
 TEST_CASE("psgkit spindles: CSV header, events in the chosen stages, and the same score as the library") {

@@ -1,37 +1,42 @@
 // Sleep spindles: detection on one EEG channel (µV), per-event measures, multi-channel agreement,
 // slow-oscillation–spindle coupling, and by-event scoring against expert marks (DREAMS).
 //
-// Detector: the three criteria of YASA's spindles_detect (Vallat & Walker 2021, eLife; YASA 0.7),
-// computed as follows (every number below is a SpindleCriteria field):
+// Detector: the three criteria of YASA's spindles_detect (Vallat & Walker 2021, eLife; YASA 0.7), with
+// the relative-power threshold relative to the recording as A7's (Lacourse et al. 2019), computed as
+// follows (every number below is a SpindleCriteria or SpindleThresholds field):
 //  0. Signals above processing_fs_hz (100 Hz) are resampled to it (Resampler, preprocess.hpp); slower
 //     ones are used as they are. All times are seconds from the first sample of the input.
 //  1. Broadband signal: Butterworth band-pass broad_low_hz–broad_high_hz (4.5–30 Hz, order 2, zero
 //     phase; the high edge is lowered to 0.45 × the processing rate when that is below 30 Hz, e.g.
-//     22.5 Hz for a 50-Hz signal). YASA uses 1–30 Hz; 4.5–30 Hz is the broadband of A7 (Lacourse et
-//     al. 2019), which keeps the delta of N3 from diluting the relative sigma power (on DREAMS it
-//     raised the leave-one-out F1 from 0.49 to 0.60 on a fine grid, notes/spindles.md). Sigma signal: Butterworth band-pass sigma_low_hz–sigma_high_hz
-//     (11.25–15.75 Hz, order 4, zero phase; these are the −6 dB points of YASA's 12–15 Hz FIR with
-//     1.5-Hz transition bands).
+//     22.5 Hz for a 50-Hz signal). YASA uses 1–30 Hz; 4.5–30 Hz is the broadband of A7, which keeps
+//     the delta of N3 from diluting the relative sigma power (notes/spindles.md). Sigma signal:
+//     Butterworth band-pass sigma_low_hz–sigma_high_hz (11.25–15.75 Hz, order 4, zero phase; these
+//     are the −6 dB points of YASA's 12–15 Hz FIR with 1.5-Hz transition bands). Both are filtered
+//     in SIMD lanes (IirFilter::filtfilt_inplace_in_lanes: equal to sosfiltfilt to double rounding).
 //  2. The signals are cut into blocks of step_s (0.1 s, rounded to whole samples). Each criterion is
 //     a window of an odd number of blocks centred on a block, evaluated at the block centres and
 //     linearly interpolated to every sample (as YASA's moving_transform with interp=True):
 //       relative sigma power = Σ sigma² / Σ broad² over rel_pow_window_s (2 s → 21 blocks, 2.1 s).
 //         YASA takes the ratio of the 12–15 Hz to the 1–30 Hz STFT bins of 2-s windows every 0.2 s;
 //         by Parseval the time-domain ratio of the two filtered signals measures the same thing
-//         without 144 000 FFTs per 8-h night.
-//       moving correlation = Pearson r of sigma and broad over window_s (0.3 s → 3 blocks).
+//         without 144 000 FFTs per 8-h night. Its threshold is the larger of rel_pow (YASA's absolute
+//         fraction; 0 = off) and mean + rel_z × SD of the relative power over the searched block
+//         centres (A7 z-scores its relative power per recording the same way).
+//       moving correlation = Pearson r of sigma and broad over window_s (0.3 s → 3 blocks); threshold corr.
 //       moving RMS = RMS of sigma over window_s; its threshold is mean + rms_z × SD of the moving
-//         RMS over the searched samples (both after trimming rms_trim = 10 % at each end, as YASA's
-//         trimbothstd), capped at rms_cap_uv (10 µV, YASA's guard against artefacts).
-//  3. Per sample, the number of criteria at or above threshold (rel_pow, corr, the RMS threshold);
-//     samples outside the searched stages count 0. This count is smoothed with a 0.1-s moving average
-//     (numpy.convolve(..., "same")); spindle samples are those where the average exceeds 2 (all three
-//     criteria, widened by the smoothing).
-//  4. Spindle samples closer than min_distance_s (0.5 s) are joined; runs lasting strictly between
+//         RMS over the searched block centres, capped at rms_cap_uv (10 µV, YASA's guard against
+//         artefacts). Means and SDs of both z thresholds after trimming z_trim = 10 % at each end
+//         (YASA's trimbothstd).
+//  3. Per sample, the number of criteria at or above threshold; samples outside the searched stages
+//     count 0. This count is smoothed with a 0.1-s moving average (numpy.convolve(..., "same"));
+//     spindle samples are those where the average exceeds 2 (all three criteria, widened by the
+//     smoothing).
+//  4. Spindle samples closer than min_distance_s are joined; runs lasting strictly between
 //     min_duration_s and max_duration_s (0.5–2 s; duration = (last − first sample) / fs) are spindles.
-// Thresholds (rel_pow 0.2, corr 0.6, rms_z 3.0) are the best pooled F1 against DREAMS expert 1 over
-// default_threshold_grid(); with leave-one-excerpt-out choice they reach F1 0.585 (README,
-// notes/spindles.md). YASA's own defaults are rel_pow 0.2, corr 0.65, rms_z 1.5.
+// Shipped thresholds (rel_z 1.0, corr 0.45, rms_z 3.0, min_distance_s 0.7; rel_pow off) are the best
+// pooled F1 against DREAMS expert 1 over default_threshold_grid() (in-sample 0.678); chosen on four
+// excerpts and scored on the fifth they reach pooled F1 0.622 (README, notes/spindles.md). YASA's own
+// defaults are rel_pow 0.2, corr 0.65, rms_z 1.5, min_distance 0.5 s, no rel_z.
 //
 // Per-event measures (at the processing rate):
 //   peak_s        the sample of largest |sigma| (the spindle's sigma peak).
@@ -63,10 +68,13 @@ namespace psgkit {
 
 class Recording;
 
+// The thresholds chosen on the DREAMS excerpts (default_threshold_grid, validate_dreams).
 struct SpindleThresholds {
-  double rel_pow = 0.2;   // relative sigma power (fraction 0..1)
-  double corr = 0.6;      // moving correlation sigma vs broadband
-  double rms_z = 3.0;     // moving RMS: mean + rms_z × trimmed SD
+  double rel_pow = 0;        // relative sigma power at least this fraction (YASA's criterion, its 0.2); 0 = off
+  double rel_z = 1.0;        // relative sigma power at least mean + rel_z × trimmed SD of the recording's
+  double corr = 0.45;        // moving correlation sigma vs broadband
+  double rms_z = 3.0;        // moving RMS: mean + rms_z × trimmed SD
+  double min_distance_s = 0.7;  // spindle samples closer than this are joined into one event
 };
 
 struct SpindleCriteria {
@@ -75,9 +83,8 @@ struct SpindleCriteria {
   double broad_low_hz = 4.5, broad_high_hz = 30;
   double sigma_low_hz = 11.25, sigma_high_hz = 15.75;
   double step_s = 0.1, window_s = 0.3, rel_pow_window_s = 2.0;
-  double rms_trim = 0.10, rms_cap_uv = 10.0;
+  double z_trim = 0.10, rms_cap_uv = 10.0;
   double smooth_s = 0.1;
-  double min_distance_s = 0.5;
   double min_duration_s = 0.5, max_duration_s = 2.0;
 };
 
@@ -205,8 +212,8 @@ std::vector<TimeInterval> read_dreams_events(const std::filesystem::path& path);
 // point with the best pooled F1 over every other excerpt (first on ties). Throws for < 2 excerpts.
 std::vector<size_t> leave_one_out_choice(const std::vector<std::vector<EventCounts>>& counts);
 
-// The thresholds swept for the DREAMS validation: rel_pow 0, 0.1, 0.2, 0.3 × corr 0.3–0.8 (step 0.1)
-// × rms_z 0–4 (step 0.5): 216 points.
+// The thresholds swept for the DREAMS validation: min_distance_s {0.3, 0.5, 0.7, 1.0} × rel_z 0–2
+// (step 0.5) × corr 0.3–0.8 (step 0.05) × rms_z 1.5–4 (step 0.25), rel_pow 0: 2420 points.
 std::vector<SpindleThresholds> default_threshold_grid();
 
 // The DREAMS validation table (README). For every excerptN.edf in `dir` with an expert-1 file:

@@ -1,12 +1,15 @@
 // Butterworth / notch design (bilinear transform with prewarping) and zero-phase sosfiltfilt.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <complex>
 #include <string>
+#include <type_traits>
 
 #include "lanes_internal.hpp"
 #include "psgkit/error.hpp"
 #include "psgkit/preprocess.hpp"
+#include "lanes_internal.hpp"
 
 namespace psgkit {
 namespace {
@@ -93,10 +96,11 @@ struct SectionState {
 };
 
 // Transposed direct form II, all sections per sample (the sections' recurrences overlap in the CPU).
-inline double step(const std::vector<Biquad>& sections, std::vector<SectionState>& state, double x) {
+template <class Sections, class State>
+inline double step(const Sections& sections, State& state, double x) {
   for (size_t k = 0; k < sections.size(); ++k) {
     const Biquad& s = sections[k];
-    SectionState& st = state[k];
+    auto& st = state[k];
     const double y = s.b0 * x + st.s1;
     st.s1 = s.b1 * x - s.a1 * y + st.s2;
     st.s2 = s.b2 * x - s.a2 * y;
@@ -119,25 +123,145 @@ std::vector<SectionState> steady_state(const std::vector<Biquad>& sections, doub
   return zi;
 }
 
-template <class T>
-void filtfilt_impl(const std::vector<Biquad>& sections, size_t pad_length, std::span<T> x) {
-  require_finite(std::span<const T>(x.data(), x.size()), "x");
+// Samples after which a cascade started from the wrong state has forgotten it: the transient of its
+// slowest pole (radius r) through K sections is below t^(2K) · r^t, taken < 1e-17 (double rounding).
+// 0 when the filter is not stable.
+size_t settle_samples(const std::vector<Biquad>& sections) {
+  double r = 0;
+  for (const Biquad& s : sections) {
+    const double disc = s.a1 * s.a1 - 4 * s.a2;
+    r = std::max(r, disc < 0 ? std::sqrt(s.a2) : 0.5 * (std::fabs(s.a1) + std::sqrt(disc)));
+  }
+  if (!(r < 1)) return 0;
+  const double two_k = 2.0 * static_cast<double>(sections.size());
+  size_t t = 1;
+  while (two_k * std::log(static_cast<double>(t)) + static_cast<double>(t) * std::log(r) > std::log(1e-17)) ++t;
+  return t;
+}
+
+template <size_t K>
+using FixedSections = std::array<Biquad, K>;
+template <size_t K>
+using FixedState = std::array<SectionState, K>;
+
+// One pass of a K-section cascade over the first lanes·m + warm samples of z (z[t] = base[dir · t]), in
+// lanes that run side by side: lane l covers z[l·m + t] for t < warm + m, lane 0 from `state`
+// (exact), the others from zero state, writing only after their first `warm` samples. Lane l
+// writes z[l·m + warm ...] after every other lane has read it (see the index ranges), so it runs in
+// place. Returns the last lane's end state (z continues from there).
+template <size_t K>
+struct LanePassKernel {
+  template <int W, class T>
+  [[gnu::always_inline]] static FixedState<K> run(const FixedSections<K>& sec, const FixedState<K>& state, T* base,
+                                                  std::ptrdiff_t dir, size_t m, size_t warm) {
+    using D = typename detail::Lanes<W>::D;
+    D b0[K], b1[K], b2[K], a1[K], a2[K], s1[K], s2[K];
+    for (size_t k = 0; k < K; ++k) {
+      b0[k] = D{} + sec[k].b0, b1[k] = D{} + sec[k].b1, b2[k] = D{} + sec[k].b2;
+      a1[k] = D{} + sec[k].a1, a2[k] = D{} + sec[k].a2;
+      s1[k] = D{}, s2[k] = D{};
+      s1[k][0] = state[k].s1, s2[k][0] = state[k].s2;
+    }
+    T* lane[W];
+    for (int l = 0; l < W; ++l) lane[l] = base + dir * static_cast<std::ptrdiff_t>(static_cast<size_t>(l) * m);
+    const auto step = [&](size_t t) {
+      D v;
+      for (int l = 0; l < W; ++l) v[l] = static_cast<double>(lane[l][dir * static_cast<std::ptrdiff_t>(t)]);
+      for (size_t k = 0; k < K; ++k) {
+        const D y = b0[k] * v + s1[k];
+        s1[k] = b1[k] * v - a1[k] * y + s2[k];
+        s2[k] = b2[k] * v - a2[k] * y;
+        v = y;
+      }
+      return v;
+    };
+    for (size_t t = 0; t < warm; ++t) lane[0][dir * static_cast<std::ptrdiff_t>(t)] = static_cast<T>(step(t)[0]);
+    for (size_t t = warm; t < warm + m; ++t) {
+      const D y = step(t);
+      for (int l = 0; l < W; ++l) lane[l][dir * static_cast<std::ptrdiff_t>(t)] = static_cast<T>(y[l]);
+    }
+    FixedState<K> end;
+    for (size_t k = 0; k < K; ++k) end[k] = {s1[k][W - 1], s2[k][W - 1]};
+    return end;
+  }
+};
+
+// One pass over z[t] = base[dir · t], t < n, from `state`: sequentially, or (warm > 0) in SIMD lanes
+// where the signal is long enough for them to pay, the rest sequentially from the last lane's state.
+template <size_t K, class T>
+void cascade_pass(const FixedSections<K>& sec, FixedState<K>& state, T* base, std::ptrdiff_t dir, size_t n, size_t warm) {
+  size_t done = 0;
+  if (warm > 0) {
+    const size_t lanes = detail::cpu_level() == 2 ? 8 : 4;
+    const size_t m = n > warm ? (n - warm) / lanes : 0;
+    if (m >= 4 * warm) {
+      state = detail::run_for_cpu<LanePassKernel<K>>(sec, state, base, dir, m, warm);
+      done = lanes * m + warm;
+    }
+  }
+  for (size_t t = done; t < n; ++t) {
+    T& v = base[dir * static_cast<std::ptrdiff_t>(t)];
+    v = static_cast<T>(step(sec, state, static_cast<double>(v)));
+  }
+}
+
+// K > 0: coefficients and state in fixed-size arrays, which the compiler keeps in registers (with
+// vectors the state round-trips through memory every sample, 2-3x slower); K = 0: any section count.
+// The arithmetic is the same either way. warm > 0: the main passes run in lanes (cascade_pass).
+template <size_t K, class T>
+void filtfilt_impl(const std::vector<Biquad>& sections, size_t pad_length, std::span<T> x, size_t warm) {
+  using Sections = std::conditional_t<K == 0, std::vector<Biquad>, FixedSections<K>>;
+  using State = std::conditional_t<K == 0, std::vector<SectionState>, FixedState<K>>;
+  Sections sec{};
+  State state{};
+  if constexpr (K == 0) sec = sections, state.resize(sections.size());
+  else std::copy(sections.begin(), sections.end(), sec.begin());
+  const auto start = [&](double level) {
+    const std::vector<SectionState> zi = steady_state(sections, level);
+    std::copy(zi.begin(), zi.end(), state.begin());
+  };
+  const auto pass = [&](T* base, std::ptrdiff_t dir) {
+    const size_t n = x.size();
+    if constexpr (K == 0) {
+      for (size_t t = 0; t < n; ++t) {
+        T& v = base[dir * static_cast<std::ptrdiff_t>(t)];
+        v = static_cast<T>(step(sec, state, static_cast<double>(v)));
+      }
+    } else {
+      cascade_pass<K>(sec, state, base, dir, n, warm);
+    }
+  };
   const size_t n = x.size();
-  if (n == 0) return;
   const size_t pad = std::min(pad_length, n - 1);
   const double first = x[0], last = x[n - 1];
   // Odd-reflected right pad, taken before x is overwritten; then holds the forward output there.
   std::vector<double> right(pad);
   for (size_t j = 0; j < pad; ++j) right[j] = 2 * last - static_cast<double>(x[n - 2 - j]);
   // Forward pass over [left pad, x, right pad], started in steady state at the first padded value.
-  auto state = steady_state(sections, pad > 0 ? 2 * first - static_cast<double>(x[pad]) : first);
-  for (size_t i = pad; i >= 1; --i) step(sections, state, 2 * first - static_cast<double>(x[i]));
-  for (size_t i = 0; i < n; ++i) x[i] = static_cast<T>(step(sections, state, static_cast<double>(x[i])));
-  for (size_t j = 0; j < pad; ++j) right[j] = step(sections, state, right[j]);
+  start(pad > 0 ? 2 * first - static_cast<double>(x[pad]) : first);
+  for (size_t i = pad; i >= 1; --i) step(sec, state, 2 * first - static_cast<double>(x[i]));
+  pass(x.data(), 1);
+  for (size_t j = 0; j < pad; ++j) right[j] = step(sec, state, right[j]);
   // Backward pass, started in steady state at the last forward output.
-  state = steady_state(sections, pad > 0 ? right[pad - 1] : static_cast<double>(x[n - 1]));
-  for (size_t j = pad; j >= 1; --j) step(sections, state, right[j - 1]);
-  for (size_t i = n; i >= 1; --i) x[i - 1] = static_cast<T>(step(sections, state, static_cast<double>(x[i - 1])));
+  start(pad > 0 ? right[pad - 1] : static_cast<double>(x[n - 1]));
+  for (size_t j = pad; j >= 1; --j) step(sec, state, right[j - 1]);
+  pass(x.data() + (n - 1), -1);
+}
+
+template <class T>
+void filtfilt_impl(const std::vector<Biquad>& sections, size_t pad_length, std::span<T> x, bool lanes = false) {
+  require_finite(std::span<const T>(x.data(), x.size()), "x");
+  if (x.empty()) return;
+  const size_t warm = lanes ? settle_samples(sections) : 0;
+  switch (sections.size()) {
+    case 1: return filtfilt_impl<1>(sections, pad_length, x, warm);
+    case 2: return filtfilt_impl<2>(sections, pad_length, x, warm);
+    case 3: return filtfilt_impl<3>(sections, pad_length, x, warm);
+    case 4: return filtfilt_impl<4>(sections, pad_length, x, warm);
+    case 5: return filtfilt_impl<5>(sections, pad_length, x, warm);
+    case 6: return filtfilt_impl<6>(sections, pad_length, x, warm);
+    default: return filtfilt_impl<0>(sections, pad_length, x, warm);
+  }
 }
 
 // Filters run side by side, one per lane of a 4-double vector, each cascade padded to kBankSections
@@ -344,6 +468,7 @@ double IirFilter::magnitude(double f_hz) const { return std::abs(response(sectio
 
 void IirFilter::filtfilt_inplace(std::span<double> x) const { filtfilt_impl(sections_, pad_length(), x); }
 void IirFilter::filtfilt_inplace(std::span<float> x) const { filtfilt_impl(sections_, pad_length(), x); }
+void IirFilter::filtfilt_inplace_in_lanes(std::span<float> x) const { filtfilt_impl(sections_, pad_length(), x, true); }
 
 void IirFilter::filtfilt_each(std::span<const IirFilter* const> filters, std::span<const double> x,
                               std::span<const std::span<double>> y) {

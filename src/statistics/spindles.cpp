@@ -2,6 +2,7 @@
 #include "psgkit/spindles.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -11,6 +12,7 @@
 #include "psgkit/error.hpp"
 #include "psgkit/preprocess.hpp"
 #include "psgkit/recording.hpp"
+#include "buffers_internal.hpp"
 
 namespace psgkit {
 namespace {
@@ -27,24 +29,28 @@ std::pair<size_t, size_t> epoch_samples(const Hypnogram& h, size_t i, double fs_
   return {static_cast<size_t>(std::llround(a)), static_cast<size_t>(std::llround(b))};
 }
 
-// Signals faster than processing_fs_hz are brought down to it once; both filters run at that rate.
-std::vector<float> at_processing_rate(std::span<const float> x, double fs_hz, double processing_fs_hz, double& fs_out) {
+// The signal at the processing rate: `x` itself when it is not faster than processing_fs_hz (no copy),
+// else resampled once into `owned`.
+std::span<const float> at_processing_rate(std::span<const float> x, double fs_hz, double processing_fs_hz, double& fs_out,
+                                          std::vector<float>& owned) {
   if (fs_hz <= processing_fs_hz) {
     fs_out = fs_hz;
-    return std::vector<float>(x.begin(), x.end());
+    return x;
   }
   const Resampler resampler(fs_hz, processing_fs_hz);
   fs_out = resampler.fs_out_hz();
-  return resampler.process(x);
+  owned = resampler.process(x);
+  return owned;
 }
 
 // Mean and SD after dropping `cut` of the values at each end (scipy.stats.trimboth, then mean / std).
-std::pair<double, double> trimmed_mean_sd(std::vector<double> v, double cut) {
+std::pair<double, double> trimmed_mean_sd(std::vector<float> v, double cut) {
   if (v.empty()) return {kNaN, kNaN};
   const size_t drop = static_cast<size_t>(cut * static_cast<double>(v.size()));
   const auto first = v.begin() + static_cast<std::ptrdiff_t>(drop), last = v.end() - static_cast<std::ptrdiff_t>(drop);
   if (first >= last) return {kNaN, kNaN};
-  // Selection instead of a sort: only which values fall between the cuts matters.
+  // Selection instead of a sort: only which values fall between the cuts matters (floats: half the
+  // memory traffic of doubles, the same selection).
   std::nth_element(v.begin(), first, v.end());
   std::nth_element(first, last - 1, v.end());
   double sum = 0;
@@ -69,11 +75,22 @@ struct SpindleDetector::Impl {
   double fs = 0;
   size_t n = 0, block = 1, n_blocks = 0;
   std::vector<float> broad, sigma;
-  std::vector<uint8_t> searched;          // per sample
+  std::vector<std::pair<size_t, size_t>> searched;  // sorted, disjoint half-open sample ranges
   size_t n_searched = 0;
   std::vector<float> rel, corr, rms;      // per block centre
   double rms_mean = kNaN, rms_sd = kNaN;  // trimmed, over searched block centres
+  double rel_mean = kNaN, rel_sd = kNaN;  // the same for the relative power
   std::optional<Hypnogram> hypnogram;
+
+  // Whether samples are searched, asked in increasing order.
+  struct SearchedCursor {
+    std::vector<std::pair<size_t, size_t>>::const_iterator it, end;
+    bool at(size_t i) {
+      while (it != end && it->second <= i) ++it;
+      return it != end && it->first <= i;
+    }
+  };
+  SearchedCursor searched_cursor() const { return {searched.begin(), searched.end()}; }
 
   // Linear interpolation of a block series at sample i (held constant beyond the first/last centre).
   struct Lerp {
@@ -99,10 +116,12 @@ SpindleDetector::SpindleDetector(std::span<const float> eeg_uv, double fs_hz, co
   Impl& m = *impl_;
   m.criteria = c;
   m.channel = std::move(channel);
-  require_finite(eeg_uv, "eeg_uv");
+  // NaN/inf samples are refused by the resampler or by the filters, which check what they read (a
+  // check here would scan the night once more).
   if (!std::isfinite(fs_hz) || fs_hz <= 0)
     throw Error("", "fs_hz", "sampling rate must be finite and positive, got " + std::to_string(fs_hz));
-  std::vector<float> x = at_processing_rate(eeg_uv, fs_hz, c.processing_fs_hz, m.fs);
+  std::vector<float> resampled;
+  const std::span<const float> x = at_processing_rate(eeg_uv, fs_hz, c.processing_fs_hz, m.fs, resampled);
   m.n = x.size();
   m.block = std::max<size_t>(1, static_cast<size_t>(std::llround(c.step_s * m.fs)));
   const auto odd_blocks = [&](double window_s) {
@@ -114,57 +133,112 @@ SpindleDetector::SpindleDetector(std::span<const float> eeg_uv, double fs_hz, co
     throw Error("", "eeg_uv", "signal of " + std::to_string(static_cast<double>(eeg_uv.size()) / fs_hz) +
                                   " s is shorter than the relative-power window");
   const double broad_high = std::min(c.broad_high_hz, 0.45 * m.fs);
-  m.sigma = IirFilter::butter_bandpass(4, c.sigma_low_hz, c.sigma_high_hz, m.fs).filtfilt(std::span<const float>(x));
-  IirFilter::butter_bandpass(2, c.broad_low_hz, broad_high, m.fs).filtfilt_inplace(std::span<float>(x));
-  m.broad = std::move(x);
+  const IirFilter sigma_filter = IirFilter::butter_bandpass(4, c.sigma_low_hz, c.sigma_high_hz, m.fs);
+  const IirFilter broad_filter = IirFilter::butter_bandpass(2, c.broad_low_hz, broad_high, m.fs);
+  // Filtered in place in whole-night buffers on huge pages (4-kB page faults dominated otherwise).
+  const auto filtered = [&](const IirFilter& filter, std::vector<float>& out) {
+    detail::reserve_night_buffer(out, m.n);
+    out.assign(x.begin(), x.end());
+    filter.filtfilt_inplace_in_lanes(std::span<float>(out));
+  };
+  filtered(sigma_filter, m.sigma);
+  if (resampled.empty()) {
+    filtered(broad_filter, m.broad);
+  } else {
+    broad_filter.filtfilt_inplace_in_lanes(std::span<float>(resampled));
+    m.broad = std::move(resampled);
+  }
 
-  m.searched.assign(m.n, search.hypnogram ? 0 : 1);
   if (search.hypnogram) {
     m.hypnogram = *search.hypnogram;
     for (size_t e = 0; e < search.hypnogram->size(); ++e) {
       if (!stage_in(search.hypnogram->stages[e], search.stages)) continue;
-      const auto [a, b] = epoch_samples(*search.hypnogram, e, m.fs);
-      std::fill(m.searched.begin() + static_cast<std::ptrdiff_t>(std::min(a, m.n)),
-                m.searched.begin() + static_cast<std::ptrdiff_t>(std::min(b, m.n)), 1);
+      auto [a, b] = epoch_samples(*search.hypnogram, e, m.fs);
+      a = std::min(a, m.n), b = std::min(b, m.n);
+      if (a < b) m.searched.emplace_back(a, b);
     }
+    std::sort(m.searched.begin(), m.searched.end());
+    std::vector<std::pair<size_t, size_t>> merged;
+    for (const auto& r : m.searched)
+      if (!merged.empty() && r.first <= merged.back().second)
+        merged.back().second = std::max(merged.back().second, r.second);
+      else
+        merged.push_back(r);
+    m.searched = std::move(merged);
+  } else {
+    m.searched = {{0, m.n}};
   }
-  m.n_searched = static_cast<size_t>(std::count(m.searched.begin(), m.searched.end(), 1));
+  for (const auto& [a, b] : m.searched) m.n_searched += b - a;
 
-  // Per-block sums, then windows of whole blocks centred on each block.
-  std::vector<double> ss(m.n_blocks), bb(m.n_blocks), s1(m.n_blocks), b1(m.n_blocks), sb(m.n_blocks);
-  std::vector<size_t> count(m.n_blocks);
-  for (size_t k = 0; k < m.n_blocks; ++k) {
+  // Per-block sums, kept in a ring of the blocks the widest window needs, and the windows of whole
+  // blocks centred on each block (no whole-night arrays of block sums).
+  struct BlockSums {
+    double ss = 0, bb = 0, s1 = 0, b1 = 0, sb = 0;
+    size_t count = 0;
+  };
+  // Relative power is computed for kGroup blocks at a time: their sums over the window are
+  // independent chains the CPU runs side by side (each still sums its blocks in order).
+  constexpr size_t kGroup = 4;
+  const size_t half_max = std::max(w_short, w_rel) / 2, half_rel = w_rel / 2;
+  const size_t ring_size = std::bit_ceil(2 * half_max + kGroup), ring_mask = ring_size - 1;  // index by mask, not %
+  std::vector<BlockSums> ring(ring_size);
+  size_t computed = 0;  // blocks [0, computed) are (or were) in the ring
+  const auto compute_block = [&](size_t k) {
     const size_t a = k * m.block, e = std::min(m.n, a + m.block);
-    double vss = 0, vbb = 0, vs = 0, vb = 0, vsb = 0;
+    BlockSums v;
     for (size_t i = a; i < e; ++i) {
       const double s = m.sigma[i], b = m.broad[i];
-      vss += s * s, vbb += b * b, vs += s, vb += b, vsb += s * b;
+      v.ss += s * s, v.bb += b * b, v.s1 += s, v.b1 += b, v.sb += s * b;
     }
-    ss[k] = vss, bb[k] = vbb, s1[k] = vs, b1[k] = vb, sb[k] = vsb, count[k] = e - a;
-  }
+    v.count = e - a;
+    ring[k & ring_mask] = v;
+  };
+  const auto window = [&](size_t k, size_t w, auto&& f) {
+    const size_t lo = k >= w / 2 ? k - w / 2 : 0, hi = std::min(m.n_blocks, k + w / 2 + 1);
+    for (size_t j = lo; j < hi; ++j) f(ring[j & ring_mask]);
+  };
+  const auto ratio = [](double rs, double rb) { return rb > 0 ? static_cast<float>(rs / rb) : 0.0f; };
   m.rel.resize(m.n_blocks);
   m.corr.resize(m.n_blocks);
   m.rms.resize(m.n_blocks);
-  std::vector<double> rms_searched;
-  for (size_t k = 0; k < m.n_blocks; ++k) {
-    const auto window = [&](size_t w, auto&& f) {
-      const size_t lo = k >= w / 2 ? k - w / 2 : 0, hi = std::min(m.n_blocks, k + w / 2 + 1);
-      for (size_t j = lo; j < hi; ++j) f(j);
-    };
-    double rs = 0, rb = 0;
-    window(w_rel, [&](size_t j) { rs += ss[j], rb += bb[j]; });
-    m.rel[k] = rb > 0 ? static_cast<float>(rs / rb) : 0.0f;
-    double n = 0, vss = 0, vbb = 0, vs = 0, vb = 0, vsb = 0;
-    window(w_short, [&](size_t j) {
-      n += static_cast<double>(count[j]), vss += ss[j], vbb += bb[j], vs += s1[j], vb += b1[j], vsb += sb[j];
-    });
-    const double cov = vsb / n - vs / n * (vb / n), var_s = vss / n - vs / n * (vs / n), var_b = vbb / n - vb / n * (vb / n);
-    m.corr[k] = var_s > 0 && var_b > 0 ? static_cast<float>(cov / std::sqrt(var_s * var_b)) : 0.0f;
-    m.rms[k] = static_cast<float>(std::sqrt(vss / n));
-    const size_t centre = std::min(m.n - 1, k * m.block + m.block / 2);
-    if (m.searched[centre]) rms_searched.push_back(m.rms[k]);
+  std::vector<float> rms_searched, rel_searched;
+  rms_searched.reserve(m.n_searched / m.block + 1);
+  rel_searched.reserve(m.n_searched / m.block + 1);
+  auto range = m.searched.begin();
+  for (size_t k0 = 0; k0 < m.n_blocks; k0 += kGroup) {
+    const size_t k_end = std::min(m.n_blocks, k0 + kGroup);
+    for (const size_t need = std::min(m.n_blocks, k_end + half_max); computed < need; ++computed) compute_block(computed);
+    if (k_end == k0 + kGroup && k0 >= half_rel && k_end + half_rel <= m.n_blocks) {
+      double rs[kGroup] = {}, rb[kGroup] = {};
+      for (size_t j = 0; j < w_rel; ++j)
+        for (size_t q = 0; q < kGroup; ++q) {
+          const BlockSums& v = ring[(k0 + q - half_rel + j) & ring_mask];
+          rs[q] += v.ss, rb[q] += v.bb;
+        }
+      for (size_t q = 0; q < kGroup; ++q) m.rel[k0 + q] = ratio(rs[q], rb[q]);
+    } else {
+      for (size_t k = k0; k < k_end; ++k) {
+        double rs = 0, rb = 0;
+        window(k, w_rel, [&](const BlockSums& v) { rs += v.ss, rb += v.bb; });
+        m.rel[k] = ratio(rs, rb);
+      }
+    }
+    for (size_t k = k0; k < k_end; ++k) {
+      double n = 0, vss = 0, vbb = 0, vs = 0, vb = 0, vsb = 0;
+      window(k, w_short, [&](const BlockSums& v) {
+        n += static_cast<double>(v.count), vss += v.ss, vbb += v.bb, vs += v.s1, vb += v.b1, vsb += v.sb;
+      });
+      const double inv_n = 1.0 / n, mean_s = vs * inv_n, mean_b = vb * inv_n, mean_ss = vss * inv_n;
+      const double cov = vsb * inv_n - mean_s * mean_b, var_s = mean_ss - mean_s * mean_s, var_b = vbb * inv_n - mean_b * mean_b;
+      m.corr[k] = var_s > 0 && var_b > 0 ? static_cast<float>(cov / std::sqrt(var_s * var_b)) : 0.0f;
+      m.rms[k] = static_cast<float>(std::sqrt(mean_ss));
+      const size_t centre = std::min(m.n - 1, k * m.block + m.block / 2);
+      while (range != m.searched.end() && range->second <= centre) ++range;
+      if (range != m.searched.end() && range->first <= centre) rms_searched.push_back(m.rms[k]), rel_searched.push_back(m.rel[k]);
+    }
   }
-  std::tie(m.rms_mean, m.rms_sd) = trimmed_mean_sd(std::move(rms_searched), c.rms_trim);
+  std::tie(m.rel_mean, m.rel_sd) = trimmed_mean_sd(std::move(rel_searched), c.z_trim);
+  std::tie(m.rms_mean, m.rms_sd) = trimmed_mean_sd(std::move(rms_searched), c.z_trim);
 }
 
 SpindleDetector::~SpindleDetector() = default;
@@ -179,36 +253,60 @@ std::vector<Spindle> SpindleDetector::detect(const SpindleThresholds& t) const {
   const Impl& m = *impl_;
   const SpindleCriteria& c = m.criteria;
   std::vector<Spindle> events;
-  if (m.n_searched == 0 || !std::isfinite(m.rms_mean)) return events;
-  const float thr_rel = static_cast<float>(t.rel_pow), thr_corr = static_cast<float>(t.corr);
+  if (m.n_searched == 0 || !std::isfinite(m.rms_mean) || !std::isfinite(m.rel_mean)) return events;
+  const float thr_rel = static_cast<float>(std::max(t.rel_pow, m.rel_mean + t.rel_z * m.rel_sd)), thr_corr = static_cast<float>(t.corr);
   const float thr_rms = static_cast<float>(std::min(m.rms_mean + t.rms_z * m.rms_sd, c.rms_cap_uv));
-  // Criteria met at sample i (0 outside the searched stages).
+  // Criteria met at sample i (0 outside the searched stages and outside the signal).
+  Impl::SearchedCursor met_cursor = m.searched_cursor(), spindle_cursor = m.searched_cursor();
   const auto met = [&](size_t i) -> size_t {
-    if (!m.searched[i]) return 0;
+    if (i >= m.n || !met_cursor.at(i)) return 0;
     const Impl::Lerp l = m.lerp_at(i);
     return static_cast<size_t>(Impl::value(m.rel, l) >= thr_rel) + (Impl::value(m.corr, l) >= thr_corr) +
            (Impl::value(m.rms, l) >= thr_rms);
   };
-  // numpy.convolve(met, ones(w), "same") / w > 2: window [i − w + 1 + (w − 1)/2, i + (w − 1)/2]; the
-  // window's values are kept in a ring of w entries.
+  // numpy.convolve(met, ones(w), "same") / w > 2: the window of sample i is [i + ahead − w + 1, i + ahead].
+  // A window sums above 2w only if one of its samples meets all three criteria, and an interpolated
+  // value lies between its two block values, so only block intervals where every criterion reaches
+  // its threshold at one end (less a margin for float rounding) are evaluated sample by sample.
   const size_t w = std::max<size_t>(1, static_cast<size_t>(c.smooth_s * m.fs));
   const size_t ahead = (w - 1) / 2;
-  std::vector<uint8_t> ring(w, 0);
+  const auto reaches = [](const std::vector<float>& v, size_t b, float thr) {
+    const float v0 = v[b], v1 = v[std::min(b + 1, v.size() - 1)];
+    return std::max(v0, v1) + 1e-5f * (std::fabs(v0) + std::fabs(v1)) >= thr;
+  };
+  std::vector<std::pair<size_t, size_t>> regions;  // merged half-open sample ranges to evaluate
+  for (size_t b = 0; b < m.n_blocks; ++b) {
+    if (!(reaches(m.rel, b, thr_rel) && reaches(m.corr, b, thr_corr) && reaches(m.rms, b, thr_rms))) continue;
+    // Samples interpolated from centres b and b + 1, i.e. from b·block + (block − 1)/2 to the next
+    // centre (those before the first and after the last centre are held at its value), widened by
+    // the smoothing window on both sides.
+    const size_t a = b == 0 ? 0 : b * m.block + (m.block - 1) / 2;
+    const size_t e = b + 2 >= m.n_blocks ? m.n : (b + 1) * m.block + m.block / 2 + 1;
+    const size_t lo = a > w ? a - w : 0, hi = std::min(m.n, e + w);
+    if (!regions.empty() && lo <= regions.back().second)
+      regions.back().second = std::max(regions.back().second, hi);
+    else
+      regions.emplace_back(lo, hi);
+  }
   std::vector<std::pair<size_t, size_t>> runs;  // [first, last] spindle samples
-  size_t sum = 0;
-  for (size_t i = 0; i < std::min(ahead, m.n); ++i) sum += ring[i % w] = static_cast<uint8_t>(met(i));
-  for (size_t i = 0; i < m.n; ++i) {
-    // Sample i + ahead enters the window and replaces i + ahead − w, which leaves it.
-    uint8_t& slot = ring[(i + ahead) % w];
-    sum -= slot;
-    slot = i + ahead < m.n ? static_cast<uint8_t>(met(i + ahead)) : 0;
-    sum += slot;
-    if (sum > 2 * w && m.searched[i]) {
-      // Join to the previous run when the gap is shorter than min_distance_s (YASA _merge_close).
-      if (!runs.empty() && static_cast<double>(i - runs.back().second) / m.fs * 1000.0 < c.min_distance_s * 1000.0)
-        runs.back().second = i;
-      else
-        runs.emplace_back(i, i);
+  std::vector<uint8_t> ring(w, 0);
+  for (const auto& [lo, hi] : regions) {
+    // The window's values are kept in a ring of w entries (slot (j + w) % w for sample j); it starts
+    // with samples [lo + ahead − w, lo + ahead), those before the first sample counting 0.
+    size_t sum = 0;
+    for (size_t j = lo + ahead; j < lo + ahead + w; ++j) sum += ring[j % w] = j >= w ? static_cast<uint8_t>(met(j - w)) : 0;
+    for (size_t i = lo; i < hi; ++i) {
+      uint8_t& slot = ring[(i + ahead + w) % w];
+      sum -= slot;
+      slot = static_cast<uint8_t>(met(i + ahead));
+      sum += slot;
+      if (sum > 2 * w && spindle_cursor.at(i)) {
+        // Join to the previous run when the gap is shorter than min_distance_s (YASA _merge_close).
+        if (!runs.empty() && static_cast<double>(i - runs.back().second) / m.fs * 1000.0 < t.min_distance_s * 1000.0)
+          runs.back().second = i;
+        else
+          runs.emplace_back(i, i);
+      }
     }
   }
   const std::span<const float> sigma(m.sigma), broad(m.broad);
@@ -357,7 +455,11 @@ std::vector<double> phase_of_band(std::span<const float> so, double fs_hz, std::
 
 std::vector<double> slow_oscillation_phase(std::span<const float> eeg_uv, double fs_hz, std::span<const double> times_s,
                                            double so_low_hz, double so_high_hz) {
-  return phase_of_band(IirFilter::butter_bandpass(2, so_low_hz, so_high_hz, fs_hz).filtfilt(eeg_uv), fs_hz, times_s);
+  std::vector<float> so;
+  detail::reserve_night_buffer(so, eeg_uv.size());
+  so.assign(eeg_uv.begin(), eeg_uv.end());
+  IirFilter::butter_bandpass(2, so_low_hz, so_high_hz, fs_hz).filtfilt_inplace_in_lanes(std::span<float>(so));
+  return phase_of_band(so, fs_hz, times_s);
 }
 
 SpindleCoupling circular_coupling(std::span<const double> phases_rad) {
@@ -374,7 +476,8 @@ SpindleCoupling circular_coupling(std::span<const double> phases_rad) {
 NightSpindles night_spindles(std::span<const float> eeg_uv, double fs_hz, const Hypnogram& hypnogram) {
   const SpindleCriteria criteria;
   double fs = 0;
-  std::vector<float> x = at_processing_rate(eeg_uv, fs_hz, criteria.processing_fs_hz, fs);
+  std::vector<float> resampled;
+  const std::span<const float> x = at_processing_rate(eeg_uv, fs_hz, criteria.processing_fs_hz, fs, resampled);
   SpindleSearch search{&hypnogram, {Stage::N2, Stage::N3}};
   const std::vector<Spindle> events = detect_spindles(x, fs, search, criteria);
   const double duration_s = static_cast<double>(x.size()) / fs;
@@ -387,9 +490,7 @@ NightSpindles night_spindles(std::span<const float> eeg_uv, double fs_hz, const 
   r.count_n2n3 = rows[2].count;
   std::vector<double> peaks;
   for (const Spindle& sp : events) peaks.push_back(sp.peak_s);
-  // The signal is not needed after detection: band-pass it in place.
-  IirFilter::butter_bandpass(2, kSlowOscillationLowHz, kSlowOscillationHighHz, fs).filtfilt_inplace(std::span<float>(x));
-  r.coupling = circular_coupling(phase_of_band(x, fs, peaks));
+  r.coupling = circular_coupling(slow_oscillation_phase(x, fs, peaks));
   return r;
 }
 
@@ -488,9 +589,10 @@ std::vector<size_t> leave_one_out_choice(const std::vector<std::vector<EventCoun
 
 std::vector<SpindleThresholds> default_threshold_grid() {
   std::vector<SpindleThresholds> grid;
-  for (int r = 0; r <= 3; ++r)
-    for (int c = 0; c <= 5; ++c)
-      for (int z = 0; z <= 8; ++z) grid.push_back({0.1 * r, 0.3 + 0.1 * c, 0.5 * z});
+  for (const double min_distance_s : {0.3, 0.5, 0.7, 1.0})
+    for (int r = 0; r <= 4; ++r)
+      for (int c = 0; c <= 10; ++c)
+        for (int z = 0; z <= 10; ++z) grid.push_back({0, 0.5 * r, 0.3 + 0.05 * c, 1.5 + 0.25 * z, min_distance_s});
   return grid;
 }
 
