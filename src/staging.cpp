@@ -11,6 +11,7 @@
 
 #include "psgkit/error.hpp"
 #include "boosted_trees_internal.hpp"
+#include "buffers_internal.hpp"
 #include "mapped_file_internal.hpp"
 #include "psgkit/io.hpp"
 #include "staging_internal.hpp"
@@ -178,7 +179,8 @@ std::vector<float> build_design(const FeatureTable& table, const DesignSpec& spe
   const size_t n_blocks = 1 + spec.raw + spec.centered + spec.past + spec.centered_sd + spec.raw_context + spec.long_context;
   const size_t n_cols = n_blocks * n_slot_cols + (spec.demographics ? 2 : 0);
   const bool has_reference = spec.reference_median.size() == n_slot_cols && spec.reference_iqr.size() == n_slot_cols;
-  std::vector<float> design(rows * n_cols, std::numeric_limits<float>::quiet_NaN());
+  std::vector<float> design;
+  detail::resize_populated(design, rows * n_cols, std::numeric_limits<float>::quiet_NaN());
   std::vector<double> column(rows), z(rows), finite;
   for (size_t s = 0; s < spec.slots.size(); ++s) {
     const std::vector<double> base = base_features(table, spec.recipe, prefixes[s]);

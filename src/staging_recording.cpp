@@ -116,9 +116,10 @@ std::vector<std::string> channels_for_slots(const std::string& file, const Stagi
 }
 
 FeatureTable staging_feature_table(const Recording& recording, const std::vector<std::string>& channels,
-                                   const std::vector<std::string>& prefixes) {
+                                   const std::vector<std::string>& prefixes, unsigned threads) {
   RecipeOptions recipe_options;
   recipe_options.prefixes = prefixes;
+  recipe_options.threads = threads;
   FeatureTable table = compute_recipe(recording, channels, Recipe::SleepEdfTimedomain, recipe_options);
   if (table.rows() == 0) throw Error(recording.path().string(), "duration", "the recording is shorter than one 30-s epoch");
   return table;
@@ -237,7 +238,7 @@ RecordingStaging stage_table(StagingChoice choice, const FeatureTable& table, co
 RecordingStaging stage_recording(const Recording& recording, const RecordingStagingOptions& options) {
   const std::string file = recording.path().string();
   StagingChoice choice = choose_staging(recording.signals(), options, file);
-  const FeatureTable table = staging_feature_table(recording, choice.channels, choice.prefixes);
+  const FeatureTable table = staging_feature_table(recording, choice.channels, choice.prefixes, options.threads);
   return stage_table(std::move(choice), table, options, file);
 }
 
