@@ -2,6 +2,8 @@
 // 100 Hz happens there with psgkit::Resampler), then the matching shipped model.
 #include <algorithm>
 #include <cctype>
+#include <future>
+#include <thread>
 
 #include "edf_text.hpp"
 #include "psgkit/error.hpp"
@@ -220,6 +222,11 @@ StagingChoice choose_staging(const std::vector<SignalInfo>& signals, const Recor
 RecordingStaging stage_table(StagingChoice choice, const FeatureTable& table, const RecordingStagingOptions& options,
                              const std::string& file) {
   if (table.rows() == 0) throw Error(file, "duration", "the recording is shorter than one 30-s epoch");
+  // The domain check needs only the table: with more than one channel (threads as the recipe's) it
+  // runs beside the model load and classifier.
+  auto check = [&table, &prefixes = choice.prefixes] { return check_domain(table, prefixes, prefixes, DomainReference::load()); };
+  const bool beside = options.threads != 1 && choice.prefixes.size() > 1 && std::thread::hardware_concurrency() > 1;
+  std::future<DomainCheck> domain = std::async(beside ? std::launch::async : std::launch::deferred, check);
   if (!choice.model) choice.model.emplace(StagingModel::load(choice.result.model));
   const StagingModel& model = *choice.model;
   StagingOptions staging_options;
@@ -229,7 +236,7 @@ RecordingStaging stage_table(StagingChoice choice, const FeatureTable& table, co
   staging_options.sex = options.sex;
   choice.result.n3_variance_inflation = model.n3_variance_inflation();
   choice.result.epochs = model.stage_rows(table, staging_options);
-  choice.result.domain = check_domain(table, choice.prefixes, choice.prefixes, DomainReference::load());
+  choice.result.domain = domain.get();
   return std::move(choice.result);
 }
 
