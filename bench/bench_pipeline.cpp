@@ -1,9 +1,11 @@
 // Whole-night staging on the simulated night (PSGKIT_BENCH_EDF), step by step as stage_recording does
 // it (src/staging_recording.cpp, recipes.cpp compute_recipe) and as a whole, plus the bound.
 //
-// Channel and model: stage_recording picks Fpz-Cz (first of its EEG preference list) and the
-// one-channel model c on the simulated montage; BM_StagePipeline checks that it still does, so the steps
-// stay the steps of the whole.
+// Channels and model: on the simulated montage (it has an EOG) stage_recording picks Fpz-Cz (first of
+// its EEG preference list) and EOG E1-M2 with the one-EEG + EOG model e, and computes the recipe of
+// the two channels on two threads; BM_StagePipeline checks that it still does, so that the steps stay
+// the steps of the whole. BM_StagePipelineModelC is `stage --model c` (Fpz-Cz alone, one thread).
+// The benchmarks that run threads measure the process's CPU time (all threads), not the main thread's.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "bench_common.hpp"
+#include "psgkit/domain.hpp"
 #include "psgkit/preprocess.hpp"
 #include "psgkit/recipes.hpp"
 #include "psgkit/recording.hpp"
@@ -22,36 +25,52 @@
 
 namespace {
 
-constexpr const char* kStageEeg = "Fpz-Cz";
-constexpr psgkit::StagingModelId kStageModel = psgkit::StagingModelId::Eeg1;
-const std::vector<std::string> kStagePrefixes = {"eeg"};  // stage_recording's prefix for model c
+const std::vector<std::string> kStageChannels = {"Fpz-Cz", "EOG E1-M2"};
+constexpr psgkit::StagingModelId kStageModel = psgkit::StagingModelId::Eeg1Eog;
+const std::vector<std::string> kStagePrefixes = {"eeg", "eog"};  // stage_recording's prefixes for model e
 
-struct NightChannel {
-  std::vector<float> samples_uv;  // native rate
-  double fs_hz = 0;
+struct NightChannels {
+  std::vector<std::vector<float>> samples_uv;  // native rate, one per kStageChannels
+  double fs_hz = 0;                            // the same for both on the simulated night
 };
 
-NightChannel read_stage_channel() {
+std::vector<int> stage_indices(const psgkit::Recording& rec) {
+  std::vector<int> indices;
+  for (const auto& label : kStageChannels) indices.push_back(rec.require_signal(label));
+  return indices;
+}
+
+NightChannels read_stage_channels() {
   const psgkit::Recording rec = psgkit::Recording::open(psgkit_bench::night_edf());
-  const int index = rec.require_signal(kStageEeg);
-  return {rec.read(index), rec.signals()[static_cast<size_t>(index)].fs_hz};
+  const std::vector<int> indices = stage_indices(rec);
+  return {rec.read(indices), rec.signals()[static_cast<size_t>(indices[0])].fs_hz};
 }
 
 // As compute_recipe: resampled in float, then widened to double for the recipe.
-std::vector<double> stage_channel_100hz(const NightChannel& channel) {
-  const std::vector<float> y =
-      psgkit::Resampler(channel.fs_hz, psgkit::kSleepEdfFsHz).process(std::span<const float>(channel.samples_uv));
-  return {y.begin(), y.end()};
+std::vector<std::vector<double>> stage_channels_100hz(const NightChannels& channels) {
+  const psgkit::Resampler resampler(channels.fs_hz, psgkit::kSleepEdfFsHz);
+  std::vector<std::vector<double>> out;
+  for (const auto& x : channels.samples_uv) {
+    const std::vector<float> y = resampler.process(std::span<const float>(x));
+    out.emplace_back(y.begin(), y.end());
+  }
+  return out;
 }
 
-psgkit::FeatureTable stage_features(std::span<const double> x_100hz) {
-  const std::vector<psgkit::RecipeChannel> channels = {{kStagePrefixes[0], x_100hz}};
+psgkit::FeatureTable stage_features(const std::vector<std::vector<double>>& x_100hz) {
+  std::vector<psgkit::RecipeChannel> channels;
+  for (size_t c = 0; c < x_100hz.size(); ++c) channels.push_back({kStagePrefixes[c], x_100hz[c]});
   psgkit::RecipeOptions options;
   options.prefixes = kStagePrefixes;
   return psgkit::compute_recipe_100hz(channels, psgkit::Recipe::SleepEdfTimedomain, options);
 }
 
 double night_epochs(const psgkit::Recording& rec) { return std::floor(rec.duration_s() / 30.0); }
+
+// 16-bit EDF bytes of both staged channels over `rows` epochs of the 256-Hz night.
+double stage_bound_bytes(size_t rows) {
+  return psgkit_bench::edf_sample_bytes(static_cast<int64_t>(kStageChannels.size() * rows) * 30 * 256);
+}
 
 // The bound: the night's file read from the page cache into memory (pread) and every 16-bit word
 // converted to float in a plain loop, layout ignored. bytes_per_second is the rate the report divides by.
@@ -87,26 +106,38 @@ void BM_Bound(benchmark::State& state) {
 BENCHMARK(BM_Bound)->Unit(benchmark::kMillisecond);
 
 // Whole pipeline in one process: Recording::open -> stage_recording (read, resample, recipe, model
-// load, classifier, HMM). `used_float_bytes` = float32 size of the channels it reads (memory target).
-void BM_StagePipeline(benchmark::State& state) {
+// load, classifier, HMM, domain check). `used_float_bytes` = float32 size of the channels it reads
+// (memory target). `model_c`: `stage --model c`, else the default choice (model e, two threads).
+void stage_pipeline(benchmark::State& state, bool model_c) {
   const auto path = psgkit_bench::night_edf();
+  psgkit::RecordingStagingOptions options;
+  if (model_c) options.model = psgkit::StagingModelId::Eeg1;
+  const std::vector<std::string> want_eeg = {kStageChannels[0]};
+  const std::string want_eog = model_c ? "" : kStageChannels[1];
   double epochs = 0, used_samples = 0;
   psgkit_bench::reset_peak_rss();
   for (auto _ : state) {
     const psgkit::Recording rec = psgkit::Recording::open(path);
-    const psgkit::RecordingStaging staged = psgkit::stage_recording(rec);
+    const psgkit::RecordingStaging staged = psgkit::stage_recording(rec, options);
     benchmark::DoNotOptimize(staged.epochs.probabilities.data());
-    if (staged.eeg_channels != std::vector<std::string>{kStageEeg} || staged.model != kStageModel) {
-      state.SkipWithError("stage_recording no longer picks Fpz-Cz with model c: update bench_pipeline.cpp");
+    if (staged.eeg_channels != want_eeg || staged.eog_channel != want_eog ||
+        staged.model != (model_c ? psgkit::StagingModelId::Eeg1 : kStageModel)) {
+      state.SkipWithError(model_c ? "stage_recording --model c no longer picks Fpz-Cz: update bench_pipeline.cpp"
+                                  : "stage_recording no longer picks Fpz-Cz + EOG E1-M2 with model e: update bench_pipeline.cpp");
       return;
     }
     epochs = static_cast<double>(staged.epochs.onset_s.size());
-    used_samples = static_cast<double>(rec.signals()[static_cast<size_t>(rec.require_signal(kStageEeg))].n_samples);
+    used_samples = 0;
+    for (const auto& label : model_c ? want_eeg : kStageChannels)
+      used_samples += static_cast<double>(rec.signals()[static_cast<size_t>(rec.require_signal(label))].n_samples);
   }
   state.counters["used_float_bytes"] = 4.0 * used_samples;
   psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(static_cast<int64_t>(used_samples)), epochs);
 }
-BENCHMARK(BM_StagePipeline)->Unit(benchmark::kMillisecond);
+void BM_StagePipeline(benchmark::State& state) { stage_pipeline(state, false); }
+BENCHMARK(BM_StagePipeline)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime();
+void BM_StagePipelineModelC(benchmark::State& state) { stage_pipeline(state, true); }
+BENCHMARK(BM_StagePipelineModelC)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime();
 
 // Step 1: the header (the EDF+ annotations are parsed on first use, which staging does not make).
 void BM_StageStep1Open(benchmark::State& state) {
@@ -117,62 +148,65 @@ void BM_StageStep1Open(benchmark::State& state) {
     const psgkit::Recording rec = psgkit::Recording::open(path);
     benchmark::DoNotOptimize(&rec);
     epochs = std::floor(static_cast<double>(rec.n_records()) * rec.record_duration_s() / 30.0);
-    samples = static_cast<double>(rec.signals()[static_cast<size_t>(rec.require_signal(kStageEeg))].n_samples);
+    samples = 0;
+    for (const int index : stage_indices(rec)) samples += static_cast<double>(rec.signals()[static_cast<size_t>(index)].n_samples);
   }
   psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(static_cast<int64_t>(samples)), epochs);
 }
 BENCHMARK(BM_StageStep1Open)->Unit(benchmark::kMillisecond);
 
-// Step 2: compute_recipe as stage_recording calls it: Fpz-Cz read, resampled to 100 Hz and reduced to
-// sleepedf-timedomain features a few epochs at a time.
+// Step 2: compute_recipe as stage_recording calls it: Fpz-Cz and EOG E1-M2 read in one pass, resampled to
+// 100 Hz and reduced to sleepedf-timedomain features a few epochs at a time, the night's blocks shared
+// out to `threads` threads (0: one per channel, what stage does; 1: the calling thread alone).
 void BM_StageStep2Features(benchmark::State& state) {
   const psgkit::Recording rec = psgkit::Recording::open(psgkit_bench::night_edf());
   psgkit::RecipeOptions options;
   options.prefixes = kStagePrefixes;
+  options.threads = static_cast<unsigned>(state.range(0));
   size_t rows = 0;
   psgkit_bench::reset_peak_rss();
   for (auto _ : state) {
-    const psgkit::FeatureTable table =
-        psgkit::compute_recipe(rec, {rec.signals()[static_cast<size_t>(rec.require_signal(kStageEeg))].label},
-                               psgkit::Recipe::SleepEdfTimedomain, options);
+    const psgkit::FeatureTable table = psgkit::compute_recipe(rec, kStageChannels, psgkit::Recipe::SleepEdfTimedomain, options);
     benchmark::DoNotOptimize(table.values.data());
     rows = table.rows();
   }
-  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(static_cast<int64_t>(rows) * 30 * 256), static_cast<double>(rows));
+  psgkit_bench::report(state, stage_bound_bytes(rows), static_cast<double>(rows));
 }
-BENCHMARK(BM_StageStep2Features)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StageStep2Features)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime();
 
-// Step 2's parts, each on a whole-night buffer (what compute_recipe did before it worked in blocks).
-// Part 1: the chosen channel decoded to float.
+// Step 2's parts, each on whole-night buffers of both channels (what compute_recipe did before it
+// worked in blocks), on one thread. Part 1: the two channels decoded to float in one pass.
 void BM_StageStep2Part1ReadFloat(benchmark::State& state) {
   const psgkit::Recording rec = psgkit::Recording::open(psgkit_bench::night_edf());
-  const int index = rec.require_signal(kStageEeg);
+  const std::vector<int> indices = stage_indices(rec);
+  double samples = 0;
+  for (const int index : indices) samples += static_cast<double>(rec.signals()[static_cast<size_t>(index)].n_samples);
   psgkit_bench::reset_peak_rss();
   for (auto _ : state) {
-    const std::vector<float> x = rec.read(index);
+    const std::vector<std::vector<float>> x = rec.read(indices);
     benchmark::DoNotOptimize(x.data());
   }
-  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(rec.signals()[static_cast<size_t>(index)].n_samples),
-                       night_epochs(rec));
+  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(static_cast<int64_t>(samples)), night_epochs(rec));
 }
 BENCHMARK(BM_StageStep2Part1ReadFloat)->Unit(benchmark::kMillisecond);
 
-// Part 2: 256 -> 100 Hz in float, filter bank built each time, widened to double.
+// Part 2: 256 -> 100 Hz in float, filter bank built once per night, widened to double.
 void BM_StageStep2Part2Resample(benchmark::State& state) {
-  const NightChannel channel = read_stage_channel();
+  const NightChannels channels = read_stage_channels();
   psgkit_bench::reset_peak_rss();
   for (auto _ : state) {
-    const std::vector<double> y = stage_channel_100hz(channel);
+    const std::vector<std::vector<double>> y = stage_channels_100hz(channels);
     benchmark::DoNotOptimize(y.data());
   }
-  const auto n = static_cast<int64_t>(channel.samples_uv.size());
-  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(n), std::floor(static_cast<double>(n) / channel.fs_hz / 30.0));
+  const auto n = static_cast<int64_t>(channels.samples_uv[0].size());
+  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(n * static_cast<int64_t>(channels.samples_uv.size())),
+                       std::floor(static_cast<double>(n) / channels.fs_hz / 30.0));
 }
 BENCHMARK(BM_StageStep2Part2Resample)->Unit(benchmark::kMillisecond);
 
-// Part 3: sleepedf-timedomain recipe features of the 100-Hz channel.
+// Part 3: sleepedf-timedomain recipe features of the two 100-Hz channels.
 void BM_StageStep2Part3Recipe(benchmark::State& state) {
-  const std::vector<double> x = stage_channel_100hz(read_stage_channel());
+  const std::vector<std::vector<double>> x = stage_channels_100hz(read_stage_channels());
   size_t rows = 0;
   psgkit_bench::reset_peak_rss();
   for (auto _ : state) {
@@ -180,19 +214,19 @@ void BM_StageStep2Part3Recipe(benchmark::State& state) {
     benchmark::DoNotOptimize(table.values.data());
     rows = table.rows();
   }
-  // Bound: the 256-Hz EDF samples the 100-Hz channel comes from.
-  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(static_cast<int64_t>(rows) * 30 * 256), static_cast<double>(rows));
+  // Bound: the 256-Hz EDF samples the 100-Hz channels come from.
+  psgkit_bench::report(state, stage_bound_bytes(rows), static_cast<double>(rows));
 }
 BENCHMARK(BM_StageStep2Part3Recipe)->Unit(benchmark::kMillisecond);
 
-// Step 3: loading the model file (XGBoost UBJSON read by psgkit, + psgkit metadata).
+// Step 3: loading model e's file (XGBoost UBJSON read by psgkit, + psgkit metadata).
 void BM_StageStep3ModelLoad(benchmark::State& state) {
   psgkit_bench::reset_peak_rss();
   for (auto _ : state) {
     const psgkit::StagingModel model = psgkit::StagingModel::load(kStageModel);
     benchmark::DoNotOptimize(&model);
   }
-  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(960LL * 30 * 256), 960);
+  psgkit_bench::report(state, stage_bound_bytes(960), 960);
 }
 BENCHMARK(BM_StageStep3ModelLoad)->Unit(benchmark::kMillisecond);
 
@@ -203,7 +237,7 @@ struct StagedInputs {
 };
 
 StagedInputs staged_inputs() {
-  const std::vector<double> x = stage_channel_100hz(read_stage_channel());
+  const std::vector<std::vector<double>> x = stage_channels_100hz(read_stage_channels());
   psgkit::StagingOptions options;
   options.channels = kStagePrefixes;
   return {stage_features(x), psgkit::StagingModel::load(kStageModel), options};
@@ -217,8 +251,8 @@ void BM_StageStep4Classifier(benchmark::State& state) {
     const auto proba = in.model.predict_proba(in.table, in.options);
     benchmark::DoNotOptimize(proba.data());
   }
-  const auto rows = static_cast<int64_t>(in.table.rows());
-  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(rows * 30 * 256), static_cast<double>(rows));
+  const size_t rows = in.table.rows();
+  psgkit_bench::report(state, stage_bound_bytes(rows), static_cast<double>(rows));
 }
 BENCHMARK(BM_StageStep4Classifier)->Unit(benchmark::kMillisecond);
 
@@ -231,8 +265,8 @@ void BM_StageStep5Hmm(benchmark::State& state) {
     const auto posterior = psgkit::hmm_posterior(proba, psgkit::epoch_indices(in.table.onset_s), in.model.hmm());
     benchmark::DoNotOptimize(posterior.data());
   }
-  const auto rows = static_cast<int64_t>(in.table.rows());
-  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(rows * 30 * 256), static_cast<double>(rows));
+  const size_t rows = in.table.rows();
+  psgkit_bench::report(state, stage_bound_bytes(rows), static_cast<double>(rows));
 }
 BENCHMARK(BM_StageStep5Hmm)->Unit(benchmark::kMicrosecond);
 
@@ -246,10 +280,23 @@ void BM_StageStep6Csv(benchmark::State& state) {
     const std::string csv = psgkit::staged_epochs_csv(staged);
     benchmark::DoNotOptimize(csv.data());
   }
-  const auto rows = static_cast<int64_t>(in.table.rows());
-  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(rows * 30 * 256), static_cast<double>(rows));
+  const size_t rows = in.table.rows();
+  psgkit_bench::report(state, stage_bound_bytes(rows), static_cast<double>(rows));
 }
 BENCHMARK(BM_StageStep6Csv)->Unit(benchmark::kMillisecond);
+
+// Step 7: the out-of-domain check: the shipped reference loaded and both channels' features measured
+// against it (the distance `stage` reports).
+void BM_StageStep7Domain(benchmark::State& state) {
+  const psgkit::FeatureTable table = stage_features(stage_channels_100hz(read_stage_channels()));
+  psgkit_bench::reset_peak_rss();
+  for (auto _ : state) {
+    const psgkit::DomainCheck check = psgkit::check_domain(table, kStagePrefixes, kStagePrefixes, psgkit::DomainReference::load());
+    benchmark::DoNotOptimize(&check);
+  }
+  psgkit_bench::report(state, stage_bound_bytes(table.rows()), static_cast<double>(table.rows()));
+}
+BENCHMARK(BM_StageStep7Domain)->Unit(benchmark::kMillisecond);
 
 // Model inference per night as the issue counts it: classifier + HMM (StagingModel::stage_rows).
 void BM_ModelInferenceNight(benchmark::State& state) {
@@ -259,8 +306,8 @@ void BM_ModelInferenceNight(benchmark::State& state) {
     const psgkit::StagedEpochs staged = in.model.stage_rows(in.table, in.options);
     benchmark::DoNotOptimize(staged.probabilities.data());
   }
-  const auto rows = static_cast<int64_t>(in.table.rows());
-  psgkit_bench::report(state, psgkit_bench::edf_sample_bytes(rows * 30 * 256), static_cast<double>(rows));
+  const size_t rows = in.table.rows();
+  psgkit_bench::report(state, stage_bound_bytes(rows), static_cast<double>(rows));
 }
 BENCHMARK(BM_ModelInferenceNight)->Unit(benchmark::kMillisecond);
 

@@ -60,6 +60,9 @@ done
 # rename), which as root would replace the /dev/null device with a regular file.
 "$report" time --name startup --runs "$runs" --out "$out/89-startup.json" -- "$psgkit" --version
 "$report" time --name stage --runs "$runs" --bound-from BM_StagePipeline --out "$out/90-stage.json" -- "$psgkit" stage "$night"
+# The one-EEG model c alone (what `stage` did before model e): issue 14's speed target compares the two.
+"$report" time --name stage-model-c --runs "$runs" --bound-from BM_StagePipelineModelC --out "$out/90b-stage-model-c.json" -- \
+  "$psgkit" stage "$night" --model c
 
 # The whole per-night analysis against staging on the same night (issue #17), and compare of two nights.
 night2=$out/night2-8h-6x256hz.edf

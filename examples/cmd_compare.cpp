@@ -53,7 +53,8 @@ const psgkit_cli::Register compare_command([](CLI::App& app) {
   cmd->add_option("-o,--output", args->output, "Write the table or JSON here instead of stdout");
   add_night_flags(cmd, args->night);
   cmd->callback([args] {
-    const auto options = night_options(args->night);
+    auto options = night_options(args->night);
+    options.staging.threads = 1;  // the two nights already take the two cores
     auto input = [](const std::string& path, const std::string& hypnogram) {
       psgkit::NightInput in{path, std::nullopt};
       if (!hypnogram.empty()) in.hypnogram = hypnogram;

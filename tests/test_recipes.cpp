@@ -112,9 +112,13 @@ TEST_CASE("recipes on a recording walked in blocks equal the 100-Hz entry point 
     RecipeOptions every_epoch, shifted, scattered;
     shifted.offset_s = 17.5;
     scattered.onsets_s = {600, 30, 90, 1170, 31.5, 600};  // any order, overlapping, repeated
-    for (const RecipeOptions* options : {&every_epoch, &shifted, &scattered}) {
+    for (RecipeOptions* options : {&every_epoch, &shifted, &scattered})
+    // The night's blocks shared out to threads (3: more threads than channels; 0: one per channel).
+    for (const unsigned threads : {1u, 2u, 3u, 0u}) {
       CAPTURE(to_string(recipe));
       CAPTURE(options->offset_s);
+      CAPTURE(threads);
+      options->threads = threads;
       std::vector<std::string> notes_blocks, notes_whole;
       const FeatureTable blocks =
           compute_recipe(recording, {"EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal"}, recipe, *options, &notes_blocks);

@@ -211,6 +211,24 @@ TEST_CASE("a range of several signals in one pass gives each signal's range read
   const std::vector<std::span<float>> too_long = {std::span<float>(beyond), std::span<float>(beyond)};
   CHECK_THROWS_AS(rec.read(std::vector<int>{0, 1}, 1, too_long), psgkit::Error);
   CHECK_THROWS_AS(rec.read(std::vector<int>{0}, 0, too_long), psgkit::Error);
+  // A first sample per signal (the same seconds at different rates), in float and double.
+  const std::vector<int64_t> firsts = {3, 150, 29};
+  std::vector<double> memory_double(memory.size(), -1.0);
+  std::vector<std::span<double>> rows_double;
+  for (size_t i = 0; i < order.size(); ++i) rows_double.emplace_back(memory_double.data() + i * count, static_cast<size_t>(count));
+  rec.read(order, firsts, rows);
+  rec.read_double(order, firsts, rows_double);
+  for (size_t i = 0; i < order.size(); ++i) {
+    CAPTURE(i);
+    std::vector<float> alone(static_cast<size_t>(count));
+    std::vector<double> alone_double(static_cast<size_t>(count));
+    rec.read(order[i], firsts[i], alone);
+    rec.read_double(order[i], firsts[i], alone_double);
+    CHECK(std::vector<float>(rows[i].begin(), rows[i].end()) == alone);
+    CHECK(std::vector<double>(rows_double[i].begin(), rows_double[i].end()) == alone_double);
+  }
+  CHECK_THROWS_AS(rec.read(order, std::vector<int64_t>{3, 150}, rows), psgkit::Error);
+  CHECK_THROWS_AS(rec.read_double(order, std::vector<int64_t>{3, 150, 1 << 30}, rows_double), psgkit::Error);
 }
 
 TEST_CASE("digital values outside the header's digital range are clipped first, as EDFlib does") {

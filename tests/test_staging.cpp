@@ -684,6 +684,13 @@ TEST_CASE("stage_recording: a C4-M1 + E1-M2 recording gets the one-EEG + EOG mod
   CHECK(st.eog_channel.find("E1") != std::string::npos);
   CHECK(st.epochs.stages.size() == 40);
   CHECK(st.n3_variance_inflation >= 1.0);
+  // The default (recipe on one thread per channel, domain check beside the classifier) gives exactly
+  // what the calling thread alone gives.
+  RecordingStagingOptions one_thread;
+  one_thread.threads = 1;
+  const RecordingStaging serial = stage_recording(rec, one_thread);
+  CHECK(serial.epochs.probabilities == st.epochs.probabilities);
+  CHECK(serial.domain.to_json() == st.domain.to_json());
   // Without its EOG the same recording gets model c.
   RecordingStagingOptions no_eog;
   no_eog.model = StagingModelId::Eeg1;

@@ -66,6 +66,10 @@ struct RecipeOptions {
   std::vector<double> onsets_s;      // non-empty: exactly these epoch onsets (s), e.g. a dump's rows
   std::vector<std::string> prefixes; // per channel; empty: recipe_prefix(label) / given prefixes
   FeatureOptions features;           // Recipe::Default only (its epoch_s/offset_s are used as given)
+  // Sleep-EDF recipes on a Recording: threads that each take a contiguous share of the night's epochs
+  // (every channel of it, read in one pass per block). 1: the calling thread only; 0: one per channel,
+  // at most std::thread::hardware_concurrency(). The values do not depend on it.
+  unsigned threads = 1;
 };
 
 // A channel already at 100 Hz, in µV.

@@ -118,6 +118,12 @@ class Recording {
   // read(signals[i], first_sample, out[i]), in one pass over the data records and straight into the
   // caller's memory (e.g. the rows of one array). Throws like the one-signal form, before decoding.
   void read(std::span<const int> signals, int64_t first_sample, std::span<const std::span<float>> out) const;
+  // The same with a first sample per signal (e.g. signals at different rates over the same time span):
+  // samples [first_samples[i], first_samples[i] + out[i].size()) of signals[i], in one pass. Throws
+  // psgkit::Error when the three spans differ in length, and like the one-signal forms.
+  void read(std::span<const int> signals, std::span<const int64_t> first_samples, std::span<const std::span<float>> out) const;
+  void read_double(std::span<const int> signals, std::span<const int64_t> first_samples,
+                   std::span<const std::span<double>> out) const;
   // Raw digital values as stored (16-bit EDF or 24-bit BDF, sign-extended; not clipped).
   std::vector<int32_t> read_digital(int signal) const;
 

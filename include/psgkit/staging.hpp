@@ -264,6 +264,9 @@ struct RecordingStagingOptions {
   bool hmm = true;
   std::optional<double> age_years;         // subject's age in years, if known (see StagingOptions)
   std::optional<char> sex;                 // 'F' or 'M', if known
+  // Threads for the recipe (RecipeOptions::threads): 0, one per channel used (model e on two cores, c
+  // on one), at most the hardware's; 1 when the caller already runs nights in parallel. Same output.
+  unsigned threads = 0;
 };
 
 struct RecordingStaging {

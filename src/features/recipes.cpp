@@ -10,12 +10,15 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <future>
 #include <limits>
 #include <optional>
 #include <regex>
 #include <utility>
 #include <string>
+#include <thread>
 
+#include "buffers_internal.hpp"
 #include "features_internal.hpp"
 #include "psgkit/error.hpp"
 #include "psgkit/io.hpp"
@@ -489,7 +492,7 @@ FeatureTable recipe_table(Recipe recipe, std::span<const std::string> prefixes, 
   for (const auto& prefix : prefixes)
     for (const auto& name : recipe_feature_names(recipe)) table.columns.push_back(prefix + "_" + name);
   table.onset_s = epochs.onsets_s;
-  table.values.resize(epochs.onsets_s.size() * table.columns.size());
+  detail::resize_populated(table.values, epochs.onsets_s.size() * table.columns.size());
   return table;
 }
 
@@ -625,31 +628,82 @@ FeatureTable compute_recipe(const Recording& recording, const std::vector<std::s
   const RecipeEpochs epochs = recipe_epochs(n, options, notes);
   FeatureTable table = recipe_table(recipe, prefixes, epochs);
   // Blocks of a few epochs, read, resampled and reduced to features while they are in cache: no
-  // whole-night buffer, so memory does not grow with the night.
+  // whole-night buffer, so memory does not grow with the night. block_first[b] is block b's first epoch.
   constexpr size_t kBlockSamples = 8 * kSleepEdfEpochSamples;
-  std::vector<double> block;
-  std::vector<float> window;
-  for (size_t e_begin = 0, e_end = 0; e_begin < epochs.starts.size(); e_begin = e_end) {
-    const size_t first = epochs.starts[e_begin];
-    size_t last = first + kSleepEdfEpochSamples;
-    for (e_end = e_begin + 1; e_end < epochs.starts.size() && epochs.starts[e_end] >= first &&
-                              epochs.starts[e_end] + kSleepEdfEpochSamples - first <= kBlockSamples;
-         ++e_end)
-      last = std::max(last, epochs.starts[e_end] + kSleepEdfEpochSamples);
-    block.resize(last - first);
-    for (size_t c = 0; c < channels.size(); ++c) {
-      if (!resamplers[c]) {
-        recording.read_double(indices[c], static_cast<int64_t>(first), block);
-      } else {
-        const size_t n_in = static_cast<size_t>(recording.signals()[static_cast<size_t>(indices[c])].n_samples);
-        const auto [in_begin, in_end] = resamplers[c]->input_range(n_in, first, block.size());
-        window.resize(in_end - in_begin);
-        recording.read(indices[c], static_cast<int64_t>(in_begin), window);
-        resamplers[c]->process_block(std::span<const float>(window), in_begin, n_in, first, std::span<double>(block));
-      }
-      fill_recipe_rows(table, recipe, c, epochs.starts, e_begin, e_end, block, first);
+  std::vector<size_t> block_first;
+  for (size_t e = 0; e < epochs.starts.size();) {
+    block_first.push_back(e);
+    const size_t first = epochs.starts[e];
+    for (++e; e < epochs.starts.size() && epochs.starts[e] >= first &&
+              epochs.starts[e] + kSleepEdfEpochSamples - first <= kBlockSamples;
+         ++e) {
     }
   }
+  block_first.push_back(epochs.starts.size());
+  const size_t n_blocks = block_first.size() - 1;
+  // Blocks [b_begin, b_end): every channel of a block in one pass over its data records (the records
+  // interleave the channels, so a second pass would map and decode the same pages again).
+  auto run_blocks = [&](size_t b_begin, size_t b_end) {
+    // One buffer of 100-Hz samples and one of native-rate windows for all channels, populated at once.
+    std::vector<double> samples;
+    std::vector<float> windows;
+    std::vector<size_t> in_first(channels.size()), in_size(channels.size());
+    std::vector<int> float_signals, double_signals;
+    std::vector<int64_t> float_first, double_first;
+    std::vector<std::span<float>> float_out;
+    std::vector<std::span<double>> double_out;
+    for (size_t b = b_begin; b < b_end; ++b) {
+      const size_t e_begin = block_first[b], e_end = block_first[b + 1];
+      const size_t first = epochs.starts[e_begin];
+      size_t last = first;
+      for (size_t e = e_begin; e < e_end; ++e) last = std::max(last, epochs.starts[e] + kSleepEdfEpochSamples);
+      const size_t len = last - first;
+      size_t window_total = 0;
+      for (size_t c = 0; c < channels.size(); ++c) {
+        if (!resamplers[c]) continue;
+        const size_t n_in = static_cast<size_t>(recording.signals()[static_cast<size_t>(indices[c])].n_samples);
+        const auto [in_begin, in_end] = resamplers[c]->input_range(n_in, first, len);
+        in_first[c] = in_begin;
+        in_size[c] = in_end - in_begin;
+        window_total += in_size[c];
+      }
+      detail::resize_populated(samples, channels.size() * len);
+      detail::resize_populated(windows, window_total);
+      float_signals.clear(), double_signals.clear(), float_first.clear(), double_first.clear();
+      float_out.clear(), double_out.clear();
+      for (size_t c = 0, w = 0; c < channels.size(); ++c) {
+        if (resamplers[c]) {
+          float_signals.push_back(indices[c]);
+          float_first.push_back(static_cast<int64_t>(in_first[c]));
+          float_out.emplace_back(windows.data() + w, in_size[c]);
+          w += in_size[c];
+        } else {
+          double_signals.push_back(indices[c]);
+          double_first.push_back(static_cast<int64_t>(first));
+          double_out.emplace_back(samples.data() + c * len, len);
+        }
+      }
+      if (!float_signals.empty()) recording.read(float_signals, float_first, float_out);
+      if (!double_signals.empty()) recording.read_double(double_signals, double_first, double_out);
+      for (size_t c = 0, f = 0; c < channels.size(); ++c) {
+        const std::span<double> block(samples.data() + c * len, len);
+        if (resamplers[c]) {
+          const size_t n_in = static_cast<size_t>(recording.signals()[static_cast<size_t>(indices[c])].n_samples);
+          resamplers[c]->process_block(std::span<const float>(float_out[f++]), in_first[c], n_in, first, block);
+        }
+        fill_recipe_rows(table, recipe, c, epochs.starts, e_begin, e_end, block, first);
+      }
+    }
+  };
+  // Contiguous shares of the blocks, one per thread (disjoint rows of the table, disjoint records).
+  const size_t n_threads =
+      std::max<size_t>(1, std::min<size_t>(n_blocks, options.threads > 0 ? options.threads
+                                                                           : std::min<size_t>(channels.size(), std::max(1u, std::thread::hardware_concurrency()))));
+  std::vector<std::future<void>> others;
+  for (size_t t = 1; t < n_threads; ++t)
+    others.push_back(std::async(std::launch::async, run_blocks, t * n_blocks / n_threads, (t + 1) * n_blocks / n_threads));
+  run_blocks(0, n_blocks / n_threads);
+  for (auto& other : others) other.get();
   return table;
 }
 

@@ -143,6 +143,10 @@ struct Recording::Impl {
   // One slice of a signal; throws when the range is outside the signal.
   template <class T>
   Slice<T> part(int signal, int64_t first, std::span<T> out) const;
+  // Several slices; throws when the spans differ in length or a range is outside its signal.
+  template <class T>
+  std::vector<Slice<T>> parts(std::span<const int> signals, std::span<const int64_t> first,
+                              std::span<const std::span<T>> out) const;
   // One pass over the data records holding the slices: decode_record(i, bytes, n, destination) for
   // slices[i]'s part of each record.
   template <class T, class DecodeRecord>
@@ -682,6 +686,17 @@ Recording::Impl::Slice<T> Recording::Impl::part(int signal, int64_t first, std::
   return {signal, first, out.size(), out.data()};
 }
 
+template <class T>
+std::vector<Recording::Impl::Slice<T>> Recording::Impl::parts(std::span<const int> signals, std::span<const int64_t> first,
+                                                             std::span<const std::span<T>> out) const {
+  if (signals.size() != out.size() || first.size() != out.size())
+    throw Error(path.string(), "out", std::to_string(signals.size()) + " signals, " + std::to_string(first.size()) +
+                                          " first samples and " + std::to_string(out.size()) + " outputs");
+  std::vector<Slice<T>> slices;
+  for (size_t i = 0; i < signals.size(); ++i) slices.push_back(part(signals[i], first[i], out[i]));
+  return slices;
+}
+
 template <class T, class DecodeRecord>
 void Recording::Impl::decode(std::span<const Slice<T>> slices, DecodeRecord decode_record) const {
   struct Job {
@@ -829,11 +844,16 @@ void Recording::read(int signal, int64_t first_sample, std::span<float> out) con
   impl_->physical<float>(std::span<const Impl::Slice<float>>(&slice, 1));
 }
 void Recording::read(std::span<const int> signals, int64_t first_sample, std::span<const std::span<float>> out) const {
-  if (signals.size() != out.size())
-    throw Error(impl_->path.string(), "out", std::to_string(signals.size()) + " signals but " + std::to_string(out.size()) + " outputs");
-  std::vector<Impl::Slice<float>> slices;
-  for (size_t i = 0; i < signals.size(); ++i) slices.push_back(impl_->part(signals[i], first_sample, out[i]));
-  impl_->physical<float>(std::span<const Impl::Slice<float>>(slices));
+  const std::vector<int64_t> first(signals.size(), first_sample);
+  read(signals, first, out);
+}
+void Recording::read(std::span<const int> signals, std::span<const int64_t> first_samples,
+                     std::span<const std::span<float>> out) const {
+  impl_->physical<float>(std::span<const Impl::Slice<float>>(impl_->parts(signals, first_samples, out)));
+}
+void Recording::read_double(std::span<const int> signals, std::span<const int64_t> first_samples,
+                            std::span<const std::span<double>> out) const {
+  impl_->physical<double>(std::span<const Impl::Slice<double>>(impl_->parts(signals, first_samples, out)));
 }
 void Recording::read_double(int signal, int64_t first_sample, std::span<double> out) const {
   const Impl::Slice<double> slice = impl_->part(signal, first_sample, out);

@@ -629,13 +629,16 @@ CohortResult run_cohort(const std::vector<ManifestEntry>& entries, const CohortO
   }
   std::atomic<size_t> next{0};
   std::mutex report;
+  const size_t n_threads = std::min<size_t>(static_cast<size_t>(options.jobs), entries.size());
+  NightAnalysisOptions night_options = options.night;
+  if (n_threads > 1) night_options.staging.threads = 1;  // the jobs already take the cores
   auto worker = [&] {
     for (size_t i = next++; i < entries.size(); i = next++) {
       try {
-        NightAnalysisOptions night_options = options.night;
-        if (entries[i].age_years) night_options.staging.age_years = entries[i].age_years;
-        if (entries[i].sex) night_options.staging.sex = entries[i].sex;
-        result.nights[i].analysis = analyse_night({entries[i].path, entries[i].hypnogram}, night_options);
+        NightAnalysisOptions this_night = night_options;
+        if (entries[i].age_years) this_night.staging.age_years = entries[i].age_years;
+        if (entries[i].sex) this_night.staging.sex = entries[i].sex;
+        result.nights[i].analysis = analyse_night({entries[i].path, entries[i].hypnogram}, this_night);
       } catch (const std::exception& e) {
         result.nights[i].error = e.what();
       }
@@ -646,7 +649,6 @@ CohortResult run_cohort(const std::vector<ManifestEntry>& entries, const CohortO
     }
   };
   std::vector<std::thread> threads;
-  const size_t n_threads = std::min<size_t>(static_cast<size_t>(options.jobs), entries.size());
   for (size_t t = 1; t < n_threads; ++t) threads.emplace_back(worker);
   worker();
   for (auto& t : threads) t.join();

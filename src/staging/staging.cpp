@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <tuple>
@@ -11,6 +12,7 @@
 
 #include "psgkit/error.hpp"
 #include "boosted_trees_internal.hpp"
+#include "buffers_internal.hpp"
 #include "mapped_file_internal.hpp"
 #include "psgkit/io.hpp"
 #include "staging_internal.hpp"
@@ -178,7 +180,8 @@ std::vector<float> build_design(const FeatureTable& table, const DesignSpec& spe
   const size_t n_blocks = 1 + spec.raw + spec.centered + spec.past + spec.centered_sd + spec.raw_context + spec.long_context;
   const size_t n_cols = n_blocks * n_slot_cols + (spec.demographics ? 2 : 0);
   const bool has_reference = spec.reference_median.size() == n_slot_cols && spec.reference_iqr.size() == n_slot_cols;
-  std::vector<float> design(rows * n_cols, std::numeric_limits<float>::quiet_NaN());
+  std::vector<float> design;
+  detail::resize_populated(design, rows * n_cols, std::numeric_limits<float>::quiet_NaN());
   std::vector<double> column(rows), z(rows), finite;
   for (size_t s = 0; s < spec.slots.size(); ++s) {
     const std::vector<double> base = base_features(table, spec.recipe, prefixes[s]);
@@ -203,8 +206,53 @@ std::vector<float> build_design(const FeatureTable& table, const DesignSpec& spe
       ++block;
       // Windows in recording time: two pointers over the increasing epoch indices.
       auto windowed = [&](long before, long after, auto&& weight_of, bool sd, const std::vector<double>& x) {
+        auto finish = [&](size_t r, double sw, double swx, double swxx) {
+          double v = std::numeric_limits<double>::quiet_NaN();
+          if (sw > 0) {
+            const double mean = swx / sw;
+            v = sd ? std::sqrt(std::max(0.0, swxx / sw - mean * mean)) : mean;
+          }
+          put(r, v);
+        };
+        // SSE2 (the baseline this file is built for): two rows per vector, two vectors per step.
+        using v2d = double __attribute__((vector_size(16)));
+        using v2l = int64_t __attribute__((vector_size(16)));
+        auto masked = [](v2l keep, v2d v) {
+          v2l bits;
+          std::memcpy(&bits, &v, sizeof(v));
+          bits &= keep;
+          std::memcpy(&v, &bits, sizeof(v));
+          return v;
+        };
+        constexpr size_t kLanes = 4;
         size_t lo = 0, hi = 0;
-        for (size_t r = 0; r < rows; ++r) {
+        for (size_t r = 0; r < rows;) {
+          // Four rows whose whole windows are consecutive epochs: lane i sums row r + i's window, x[r + i + d]
+          // for d = -before..after, with the same operations in the same order as the scalar sum below
+          // (same bits), but as independent chains instead of one dependent chain per row. A non-finite
+          // x adds +0.0 (its bits masked off), which leaves a sum unchanged: a sum that starts at +0.0
+          // never becomes -0.0 when rounding to nearest.
+          const auto span = static_cast<size_t>(before + after) + kLanes - 1;
+          if (r >= static_cast<size_t>(before) && r - static_cast<size_t>(before) + span < rows &&
+              epoch_index[r - static_cast<size_t>(before) + span] - epoch_index[r - static_cast<size_t>(before)] ==
+                  static_cast<long>(span)) {
+            v2d sw[2] = {}, swx[2] = {}, swxx[2] = {};
+            for (long d = -before; d <= after; ++d) {
+              const v2d w = v2d{} + weight_of(d);
+              for (size_t h = 0; h < 2; ++h) {
+                v2d xv;
+                std::memcpy(&xv, &x[static_cast<size_t>(static_cast<long>(r + 2 * h) + d)], sizeof(xv));
+                const v2l finite = (xv - xv) == 0.0;  // all ones, or 0 for NaN and ±inf
+                const v2d wx = w * xv;
+                sw[h] += masked(finite, w);
+                swx[h] += masked(finite, wx);
+                swxx[h] += masked(finite, wx * xv);
+              }
+            }
+            for (size_t i = 0; i < kLanes; ++i) finish(r + i, sw[i / 2][i % 2], swx[i / 2][i % 2], swxx[i / 2][i % 2]);
+            r += kLanes;
+            continue;
+          }
           while (epoch_index[lo] < epoch_index[r] - before) ++lo;
           while (hi < rows && epoch_index[hi] <= epoch_index[r] + after) ++hi;
           double sw = 0, swx = 0, swxx = 0;
@@ -215,12 +263,8 @@ std::vector<float> build_design(const FeatureTable& table, const DesignSpec& spe
             swx += w * x[j];
             swxx += w * x[j] * x[j];
           }
-          double v = std::numeric_limits<double>::quiet_NaN();
-          if (sw > 0) {
-            const double mean = swx / sw;
-            v = sd ? std::sqrt(std::max(0.0, swxx / sw - mean * mean)) : mean;
-          }
-          put(r, v);
+          finish(r, sw, swx, swxx);
+          ++r;
         }
         ++block;
       };

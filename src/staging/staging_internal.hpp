@@ -86,10 +86,11 @@ int find_label(const std::vector<SignalInfo>& signals, std::string_view label);
 // Throws psgkit::Error naming `file` and the missing channel.
 std::vector<std::string> channels_for_slots(const std::string& file, const StagingChannels& picked,
                                             const std::vector<std::string>& slots);
-// The sleepedf-timedomain table of `channels` under column `prefixes` (resampled to 100 Hz by the recipe).
-// Throws psgkit::Error if the recording is shorter than one 30-s epoch.
+// The sleepedf-timedomain table of `channels` under column `prefixes` (resampled to 100 Hz by the recipe),
+// on `threads` threads (RecipeOptions::threads). Throws psgkit::Error if the recording is shorter than
+// one 30-s epoch.
 FeatureTable staging_feature_table(const Recording& recording, const std::vector<std::string>& channels,
-                                   const std::vector<std::string>& prefixes);
+                                   const std::vector<std::string>& prefixes, unsigned threads);
 
 // For a model from train_staging_model (src/staging_train_manifest.cpp): per slot, the first label it
 // was trained on that the recording's `signals` have, all EEG slots or none (empty for shipped models).

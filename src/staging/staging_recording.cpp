@@ -2,6 +2,8 @@
 // 100 Hz happens there with psgkit::Resampler), then the matching shipped model.
 #include <algorithm>
 #include <cctype>
+#include <future>
+#include <thread>
 
 #include "edf_text.hpp"
 #include "psgkit/error.hpp"
@@ -116,9 +118,10 @@ std::vector<std::string> channels_for_slots(const std::string& file, const Stagi
 }
 
 FeatureTable staging_feature_table(const Recording& recording, const std::vector<std::string>& channels,
-                                   const std::vector<std::string>& prefixes) {
+                                   const std::vector<std::string>& prefixes, unsigned threads) {
   RecipeOptions recipe_options;
   recipe_options.prefixes = prefixes;
+  recipe_options.threads = threads;
   FeatureTable table = compute_recipe(recording, channels, Recipe::SleepEdfTimedomain, recipe_options);
   if (table.rows() == 0) throw Error(recording.path().string(), "duration", "the recording is shorter than one 30-s epoch");
   return table;
@@ -219,6 +222,11 @@ StagingChoice choose_staging(const std::vector<SignalInfo>& signals, const Recor
 RecordingStaging stage_table(StagingChoice choice, const FeatureTable& table, const RecordingStagingOptions& options,
                              const std::string& file) {
   if (table.rows() == 0) throw Error(file, "duration", "the recording is shorter than one 30-s epoch");
+  // The domain check needs only the table: with more than one channel (threads as the recipe's) it
+  // runs beside the model load and classifier.
+  auto check = [&table, &prefixes = choice.prefixes] { return check_domain(table, prefixes, prefixes, DomainReference::load()); };
+  const bool beside = options.threads != 1 && choice.prefixes.size() > 1 && std::thread::hardware_concurrency() > 1;
+  std::future<DomainCheck> domain = std::async(beside ? std::launch::async : std::launch::deferred, check);
   if (!choice.model) choice.model.emplace(StagingModel::load(choice.result.model));
   const StagingModel& model = *choice.model;
   StagingOptions staging_options;
@@ -228,7 +236,7 @@ RecordingStaging stage_table(StagingChoice choice, const FeatureTable& table, co
   staging_options.sex = options.sex;
   choice.result.n3_variance_inflation = model.n3_variance_inflation();
   choice.result.epochs = model.stage_rows(table, staging_options);
-  choice.result.domain = check_domain(table, choice.prefixes, choice.prefixes, DomainReference::load());
+  choice.result.domain = domain.get();
   return std::move(choice.result);
 }
 
@@ -237,7 +245,7 @@ RecordingStaging stage_table(StagingChoice choice, const FeatureTable& table, co
 RecordingStaging stage_recording(const Recording& recording, const RecordingStagingOptions& options) {
   const std::string file = recording.path().string();
   StagingChoice choice = choose_staging(recording.signals(), options, file);
-  const FeatureTable table = staging_feature_table(recording, choice.channels, choice.prefixes);
+  const FeatureTable table = staging_feature_table(recording, choice.channels, choice.prefixes, options.threads);
   return stage_table(std::move(choice), table, options, file);
 }
 

@@ -136,7 +136,8 @@ Extracted extract_night(const ManifestNight& m, size_t index, const Layout& layo
       hyp = read_hypnogram(m.hypnogram, kEpochS);
     }
     const std::string hyp_name = m.hypnogram.empty() ? m.path.string() + " (annotations)" : m.hypnogram.string();
-    const FeatureTable table = staging_feature_table(recording, channels, layout.slots);
+    const FeatureTable table = staging_feature_table(recording, channels, layout.slots,
+                                                     options.jobs > 1 ? 1 : 0);  // parallel nights already fill the cores
     Night& n = e.night;
     n.name = m.path.stem().string();
     n.subject = m.subject;
