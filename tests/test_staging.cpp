@@ -860,6 +860,7 @@ TEST_CASE("psgkit train: a stacked model's second level is trained, reported, an
   StagingTrainOptions options;
   options.data_dir = psgkit_test::shared_data();
   options.models = {StagingModelId::EegEog};
+  options.stack = true;
   options.max_nights = 6;
   options.folds = 2;
   options.rounds = 2;

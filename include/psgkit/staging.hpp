@@ -183,6 +183,10 @@ struct StagingTrainOptions {
   int max_nights = 0;               // > 0: only the first N nights (tests / quick runs)
   int rounds = 0;                   // > 0: override the boosting rounds (tests)
   bool ablation = false;            // also cross-validate feature/HMM variants of model a
+  // Model a with a second level (stacked sequential learning over the first level's out-of-fold
+  // probabilities of rows r ± 7; not shipped: its 10-fold CV gained 0.001 accuracy and lost N3 F1,
+  // notes/staging.md).
+  bool stack = false;
   bool reference_only = false;      // only write the domain reference (domain.hpp), no model
 };
 
