@@ -398,13 +398,9 @@ Stage argmax(const StageProbabilities& p) { return static_cast<Stage>(std::max_e
 
 // Deterministic subject folds: sorted subjects, Fisher-Yates with mt19937 (fully specified by the
 // standard), then round-robin.
-std::map<std::string, int> subject_folds(const std::vector<Night>& nights, int folds, unsigned seed,
-                                         const std::vector<size_t>* which) {
+std::map<std::string, int> subject_folds(const std::vector<Night>& nights, int folds, unsigned seed) {
   std::set<std::string> set;
-  if (which)
-    for (size_t i : *which) set.insert(nights[i].subject);
-  else
-    for (const auto& n : nights) set.insert(n.subject);
+  for (const auto& n : nights) set.insert(n.subject);
   std::vector<std::string> subjects(set.begin(), set.end());
   std::mt19937 gen(seed);
   for (size_t i = subjects.size(); i > 1; --i) std::swap(subjects[i - 1], subjects[gen() % i]);

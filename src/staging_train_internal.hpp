@@ -161,9 +161,8 @@ std::unique_ptr<Booster> train_level2(const ModelConfig& cfg, const std::vector<
                                       const std::vector<size_t>& train_nights);
 // Second-level designs ([night][view]) from first-level probabilities.
 Designs level2_designs(const ModelConfig& cfg, const std::vector<std::vector<std::vector<StageProbabilities>>>& level1);
-// Deterministic subject folds (subject -> fold) of the given nights (all when `which` is null).
-std::map<std::string, int> subject_folds(const std::vector<Night>& nights, int folds, unsigned seed,
-                                         const std::vector<size_t>* which = nullptr);
+// Deterministic subject folds (subject -> fold).
+std::map<std::string, int> subject_folds(const std::vector<Night>& nights, int folds, unsigned seed);
 CvPredictions cross_validate(const ModelConfig& cfg, const std::vector<Night>& nights, const Designs& designs,
                              int folds, std::ostream* log);
 // Metrics (evaluate.hpp) of one view of CV predictions on the evaluation rows: pooled, per fold, per
