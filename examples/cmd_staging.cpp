@@ -137,7 +137,7 @@ const psgkit_cli::Register reg_train([](CLI::App& app) {
                                  "models and their cross-validation report");
   struct Args {
     std::string data = "../shared/data", out, models = "a,b,c,d,e", manifest, from, eeg, eog;
-    bool no_cv = false, ablation = false, reference_only = false, skip_bad = false;
+    bool no_cv = false, ablation = false, stack = false, reference_only = false, skip_bad = false;
     int folds = 10, max_nights = 0, rounds = 0, jobs = 1;
   };
   auto args = std::make_shared<Args>();
@@ -154,6 +154,7 @@ const psgkit_cli::Register reg_train([](CLI::App& app) {
   cmd->add_option("--models", args->models, "models to build: comma-separated subset of a,b,c,d,e (each writes its own staging-cv-report-<id>.{json,md})")->capture_default_str();
   cmd->add_flag("--no-cv", args->no_cv, "skip cross-validation (models only; no report for the shipped models)");
   cmd->add_flag("--ablation", args->ablation, "also cross-validate feature variants of model a");
+  cmd->add_flag("--stack", args->stack, "model a with a second level over its out-of-fold probabilities of neighbouring epochs (experiment, not shipped)");
   cmd->add_flag("--reference-only", args->reference_only,
                 "only rebuild the domain reference (staging-reference.json) from the timedomain nights");
   cmd->add_option("--folds", args->folds, "subject-wise folds")->capture_default_str();
@@ -162,7 +163,7 @@ const psgkit_cli::Register reg_train([](CLI::App& app) {
   cmd->callback([args] {
     if (!args->manifest.empty()) {
       if (args->out.empty()) throw psgkit::Error("", "-o", "give the model file to write: -o my-model.ubj");
-      if (args->data != "../shared/data" || args->models != "a,b,c,d,e" || args->ablation || args->max_nights > 0)
+      if (args->data != "../shared/data" || args->models != "a,b,c,d,e" || args->ablation || args->stack || args->max_nights > 0)
         throw psgkit::Error("", "--manifest", "--data, --models, --ablation and --max-nights rebuild the shipped models; not with --manifest");
       psgkit::ManifestTrainOptions options;
       options.from = args->from;
@@ -190,6 +191,7 @@ const psgkit_cli::Register reg_train([](CLI::App& app) {
     for (const auto& m : split_commas(args->models)) options.models.push_back(model_id_option(m));
     options.cross_validate = !args->no_cv;
     options.ablation = args->ablation;
+    options.stack = args->stack;
     options.reference_only = args->reference_only;
     options.folds = args->folds;
     options.max_nights = args->max_nights;

@@ -17,7 +17,9 @@
 #include "psgkit/error.hpp"
 #include "psgkit/evaluate.hpp"
 #include "psgkit/io.hpp"
+#include "psgkit/plots.hpp"
 #include "psgkit/staging.hpp"
+#include "staging_internal.hpp"
 #include "support.hpp"
 
 using namespace psgkit;
@@ -476,6 +478,50 @@ TEST_CASE("a model whose psgkit metadata is wrong is refused naming the file and
   CHECK(refused_field(transition, negative_transition) == "hmm");
 }
 
+namespace {
+
+// libxgboost's own predictor on the model file: the first level on the model's design matrix, then, for
+// a stacked model, the second level's trees (decoded from the metadata) on the design built from the
+// oracle's own first-level probabilities.
+std::vector<StageProbabilities> xgboost_oracle(const StagingModel& model, const FeatureTable& table) {
+  auto predict = [&](BoosterHandle b, const std::vector<float>& x, size_t cols) {
+    DMatrixHandle m = nullptr;
+    REQUIRE(XGDMatrixCreateFromMat(x.data(), table.rows(), cols, std::numeric_limits<float>::quiet_NaN(), &m) == 0);
+    bst_ulong n = 0;
+    const float* out = nullptr;
+    REQUIRE(XGBoosterPredict(b, m, 0, 0, 0, &n, &out) == 0);
+    REQUIRE(n == table.rows() * kNumSleepStages);
+    std::vector<StageProbabilities> p(table.rows());
+    for (size_t r = 0; r < table.rows(); ++r) std::copy_n(out + r * kNumSleepStages, kNumSleepStages, p[r].begin());
+    XGDMatrixFree(m);
+    return p;
+  };
+  const std::string bytes = read_file(model.path());
+  BoosterHandle level1 = nullptr;
+  REQUIRE(XGBoosterCreate(nullptr, 0, &level1) == 0);
+  REQUIRE(XGBoosterLoadModelFromBuffer(level1, bytes.data(), bytes.size()) == 0);
+  std::vector<StageProbabilities> p = predict(level1, model.design_matrix(table), model.design_columns().size());
+  int found = 0;
+  const char* meta_text = nullptr;
+  REQUIRE(XGBoosterGetAttr(level1, "psgkit_staging", &meta_text, &found) == 0);
+  REQUIRE(found == 1);
+  const auto meta = nlohmann::json::parse(meta_text);
+  XGBoosterFree(level1);
+  CHECK(meta.contains("level2") == model.has_second_level());
+  if (!meta.contains("level2")) return p;
+  const auto& l2 = meta.at("level2");
+  const std::string trees = staging_detail::base64_decode(l2.at("ubj_base64").get<std::string>(), "level2");
+  BoosterHandle level2 = nullptr;
+  REQUIRE(XGBoosterCreate(nullptr, 0, &level2) == 0);
+  REQUIRE(XGBoosterLoadModelFromBuffer(level2, trees.data(), trees.size()) == 0);
+  const staging_detail::StackSpec spec{l2.at("half_rows").get<int>(), l2.at("long_half_rows").get<int>()};
+  p = predict(level2, staging_detail::build_level2_design(p, spec), staging_detail::level2_columns(spec));
+  XGBoosterFree(level2);
+  return p;
+}
+
+}  // namespace
+
 TEST_CASE("shipped models: psgkit's tree evaluation equals XGBoost's predictor bit for bit") {
   // The oracle is libxgboost's own predictor on the same design matrix. Rows: a synthetic table
   // with values over several decades (band powers at their scale in V²/Hz) and 4 % missing cells (the
@@ -503,30 +549,15 @@ TEST_CASE("shipped models: psgkit's tree evaluation equals XGBoost's predictor b
       tables.push_back(read_feature_csv(id == StagingModelId::Bandpower
                                             ? psgkit_test::shared_data() / "sleep-edf" / "SC4001E0.bandpower.csv"
                                             : timedomain_night()));
-    BoosterHandle booster = nullptr;
-    REQUIRE(XGBoosterCreate(nullptr, 0, &booster) == 0);
-    REQUIRE(XGBoosterLoadModel(booster, model.path().string().c_str()) == 0);
     for (const FeatureTable& table : tables) {
-      const std::vector<float> design = model.design_matrix(table);
-      const size_t cols = model.design_columns().size();
-      REQUIRE(design.size() == table.rows() * cols);
-      DMatrixHandle matrix = nullptr;
-      REQUIRE(XGDMatrixCreateFromMat(design.data(), table.rows(), cols, std::numeric_limits<float>::quiet_NaN(),
-                                     &matrix) == 0);
-      bst_ulong n = 0;
-      const float* oracle = nullptr;
-      REQUIRE(XGBoosterPredict(booster, matrix, 0, 0, 0, &n, &oracle) == 0);
-      REQUIRE(n == table.rows() * kNumSleepStages);
-      const std::vector<StageProbabilities> ours = model.predict_proba(table);
+      const std::vector<StageProbabilities> oracle = xgboost_oracle(model, table), ours = model.predict_proba(table);
+      REQUIRE(ours.size() == table.rows());
       size_t differing = 0;
-      for (size_t r = 0; r < table.rows(); ++r)
-        for (int s = 0; s < kNumSleepStages; ++s) differing += ours[r][s] != oracle[r * kNumSleepStages + s];
+      for (size_t r = 0; r < table.rows(); ++r) differing += ours[r] != oracle[r];
       CHECK(differing == 0);
       // The rows reach different leaves, not one corner of the trees.
       CHECK(std::set<StageProbabilities>(ours.begin(), ours.end()).size() > table.rows() / 2);
-      XGDMatrixFree(matrix);
     }
-    XGBoosterFree(booster);
   }
 }
 
@@ -535,7 +566,6 @@ TEST_CASE("shipped models: psgkit's tree evaluation equals XGBoost's predictor b
 #include "psgkit/recording.hpp"
 #include "psgkit/simulate.hpp"
 #include "psgkit/sleep_stats.hpp"
-#include "staging_internal.hpp"
 
 namespace {
 
@@ -784,4 +814,82 @@ TEST_CASE("psgkit train: the CV report's N3 section agrees with its per-night fi
   // The model file carries the inflation fitted in CV.
   CHECK(StagingModel::load(dir / "staging-b-eeg2.ubj").n3_variance_inflation() ==
         doctest::Approx(report.at("models").at("b").at("n3_variance_inflation").get<double>()));
+}
+
+// ---- Stacked sequential learning (model a's second level) ----
+
+
+TEST_CASE("second level: its inputs are the neighbouring rows' probabilities and their long mean") {
+  // Row r's first-level probabilities: (r, 10 r, 100 r, 1000 r, 0) / 1111 r (row 0: all 0.2).
+  std::vector<StageProbabilities> p(30);
+  for (size_t r = 0; r < p.size(); ++r)
+    for (int s = 0; s < kNumSleepStages; ++s)
+      p[r][s] = r == 0 ? 0.2f : (s == 4 ? 0.0f : static_cast<float>(std::pow(10.0, s) * r / (1111.0 * r)));
+  const staging_detail::StackSpec spec{2, 3};
+  REQUIRE(staging_detail::level2_columns(spec) == 6 * kNumSleepStages);
+  const std::vector<float> d = staging_detail::build_level2_design(p, spec);
+  REQUIRE(d.size() == p.size() * 30);
+  auto at = [&](size_t r, size_t c) { return d[r * 30 + c]; };
+  // Row 10, offset d = -2..2 in columns (d + 2) * 5 + s.
+  for (int off = -2; off <= 2; ++off)
+    for (int s = 0; s < kNumSleepStages; ++s) CHECK(at(10, static_cast<size_t>((off + 2) * 5 + s)) == p[10 + off][s]);
+  // Beyond the recording: missing (NaN), not zero.
+  CHECK(std::isnan(at(0, 0)));
+  CHECK(std::isnan(at(1, 4)));
+  CHECK(std::isnan(at(29, 3 * 5 + 2)));
+  CHECK(at(29, 2 * 5 + 2) == p[29][2]);
+  // Long mean over rows r-3..r+3, clipped at the ends: row 0 averages rows 0..3.
+  for (int s = 0; s < kNumSleepStages; ++s) {
+    double mean0 = 0, mean10 = 0;
+    for (size_t r = 0; r <= 3; ++r) mean0 += p[r][s] / 4.0;
+    for (size_t r = 7; r <= 13; ++r) mean10 += p[r][s] / 7.0;
+    CHECK(at(0, 25 + static_cast<size_t>(s)) == doctest::Approx(mean0).epsilon(1e-6));
+    CHECK(at(10, 25 + static_cast<size_t>(s)) == doctest::Approx(mean10).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("base64_decode inverts png::base64 and refuses bad text") {
+  std::mt19937 rng(3);
+  for (size_t n : {0, 1, 2, 3, 4, 5, 100, 1001}) {
+    std::string bytes(n, '\0');
+    for (char& c : bytes) c = static_cast<char>(rng() & 255);
+    CHECK(staging_detail::base64_decode(png::base64(bytes), "f") == bytes);
+  }
+  CHECK(staging_detail::base64_decode("TWFu", "f") == "Man");  // RFC 4648's example
+  CHECK(staging_detail::base64_decode("TWE=", "f") == "Ma");
+  CHECK_THROWS_AS(staging_detail::base64_decode("TWF", "f"), Error);
+  CHECK_THROWS_AS(staging_detail::base64_decode("TW?u", "f"), Error);
+}
+
+TEST_CASE("psgkit train: a stacked model's second level is trained, reported, and evaluated as XGBoost does") {
+  if (!psgkit_test::have_shared_data()) return;
+  psgkit_test::TempDir dir("staging-stack");
+  StagingTrainOptions options;
+  options.data_dir = psgkit_test::shared_data();
+  options.models = {StagingModelId::EegEog};
+  options.stack = true;
+  options.max_nights = 6;
+  options.folds = 2;
+  options.rounds = 2;
+  options.out_dir = dir / "one";
+  train_staging_models(options, nullptr);
+  const std::string name = staging_model_file_name(StagingModelId::EegEog);
+  const StagingModel model = StagingModel::load(dir / "one" / name);
+  REQUIRE(model.has_second_level());
+  // The report compares the stacked model with its first level alone on the same folds.
+  const auto report = nlohmann::json::parse(read_file(dir / "one" / "staging-cv-report-a.json"));
+  const auto& view = report.at("models").at("a").at("cv").at("fpz_cz+pz_oz+eog");
+  CHECK(view.contains("headline_first_level_only"));
+  CHECK(report.at("models").at("a").at("level2").at("half_rows").get<int>() == 7);
+  // Deterministic: a second run writes the same bytes.
+  options.out_dir = dir / "two";
+  train_staging_models(options, nullptr);
+  CHECK(read_file(dir / "one" / name) == read_file(dir / "two" / name));
+  // psgkit's evaluation equals libxgboost's predictor on both levels.
+  const FeatureTable table = read_feature_csv(timedomain_night());
+  const auto ours = model.predict_proba(table), oracle = xgboost_oracle(model, table);
+  size_t differing = 0;
+  for (size_t r = 0; r < table.rows(); ++r) differing += ours[r] != oracle[r];
+  CHECK(differing == 0);
+  CHECK(std::set<StageProbabilities>(ours.begin(), ours.end()).size() > table.rows() / 2);
 }

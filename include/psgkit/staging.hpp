@@ -142,6 +142,8 @@ class StagingModel {
   double n3_variance_inflation() const;
   // True when the design has the age and sex columns (StagingOptions::age_years / sex are used).
   bool takes_demographics() const;
+  // True for a stacked model: second-level trees over the first level's probabilities of rows r ± k.
+  bool has_second_level() const;
 
   // The classifier's input for a table: row-major rows × design_columns().size() floats, NaN where a
   // value is missing (see data/models/README.md for the columns). Throws psgkit::Error naming a missing
@@ -149,7 +151,9 @@ class StagingModel {
   std::vector<std::string> design_columns() const;
   std::vector<float> design_matrix(const FeatureTable& table, const StagingOptions& options = {}) const;
   // Classifier probabilities per row (no HMM): psgkit's own evaluation of the model's boosted trees,
-  // bit for bit XGBoost's predictions. Throws psgkit::Error naming a missing column.
+  // bit for bit XGBoost's predictions. A stacked model (has_second_level()) then feeds these first-level
+  // probabilities of the neighbouring rows to its second-level trees and returns their probabilities.
+  // Throws psgkit::Error naming a missing column.
   std::vector<StageProbabilities> predict_proba(const FeatureTable& table, const StagingOptions& options = {}) const;
   // Classifier + HMM (unless options.hmm is false).
   StagedEpochs stage_rows(const FeatureTable& table, const StagingOptions& options = {}) const;
@@ -180,6 +184,10 @@ struct StagingTrainOptions {
   int max_nights = 0;               // > 0: only the first N nights (tests / quick runs)
   int rounds = 0;                   // > 0: override the boosting rounds (tests)
   bool ablation = false;            // also cross-validate feature/HMM variants of model a
+  // Model a with a second level (stacked sequential learning over the first level's out-of-fold
+  // probabilities of rows r ± 7; not shipped: its 10-fold CV gained 0.001 accuracy and lost N3 F1,
+  // notes/staging.md).
+  bool stack = false;
   bool reference_only = false;      // only write the domain reference (domain.hpp), no model
 };
 

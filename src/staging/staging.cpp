@@ -285,6 +285,52 @@ std::vector<float> build_design(const FeatureTable& table, const DesignSpec& spe
   return design;
 }
 
+size_t level2_columns(const StackSpec& spec) {
+  return static_cast<size_t>(2 * spec.half_rows + 2) * kNumSleepStages;
+}
+
+std::vector<float> build_level2_design(const std::vector<StageProbabilities>& level1, const StackSpec& spec) {
+  const long rows = static_cast<long>(level1.size()), k = spec.half_rows, K = spec.long_half_rows;
+  const size_t n_cols = level2_columns(spec);
+  std::vector<float> design(level1.size() * n_cols, std::numeric_limits<float>::quiet_NaN());
+  // Prefix sums for the long window's means.
+  std::vector<std::array<double, kNumSleepStages>> cum(level1.size() + 1);
+  for (long r = 0; r < rows; ++r)
+    for (int s = 0; s < kNumSleepStages; ++s) cum[r + 1][s] = cum[r][s] + level1[r][s];
+  for (long r = 0; r < rows; ++r) {
+    float* out = &design[static_cast<size_t>(r) * n_cols];
+    for (long d = -k; d <= k; ++d)
+      if (r + d >= 0 && r + d < rows) std::copy_n(level1[r + d].begin(), kNumSleepStages, out + (d + k) * kNumSleepStages);
+    const long lo = std::max(0L, r - K), hi = std::min(rows, r + K + 1);
+    for (int s = 0; s < kNumSleepStages; ++s)
+      out[(2 * k + 1) * kNumSleepStages + s] = static_cast<float>((cum[hi][s] - cum[lo][s]) / static_cast<double>(hi - lo));
+  }
+  return design;
+}
+
+std::string base64_decode(std::string_view text, const std::string& field) {
+  auto value = [&](char c) -> uint32_t {
+    if (c >= 'A' && c <= 'Z') return static_cast<uint32_t>(c - 'A');
+    if (c >= 'a' && c <= 'z') return static_cast<uint32_t>(c - 'a' + 26);
+    if (c >= '0' && c <= '9') return static_cast<uint32_t>(c - '0' + 52);
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    throw Error("", field, "not base64: character " + std::to_string(static_cast<int>(static_cast<unsigned char>(c))));
+  };
+  if (text.size() % 4 != 0) throw Error("", field, "not base64: length is not a multiple of 4");
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  for (size_t i = 0; i < text.size(); i += 4) {
+    const size_t pad = i + 4 == text.size() ? (text[i + 3] == '=') + (text[i + 2] == '=') : 0;
+    uint32_t v = 0;
+    for (size_t j = 0; j < 4; ++j) v = (v << 6) | (j >= 4 - pad ? 0 : value(text[i + j]));
+    out += static_cast<char>((v >> 16) & 255);
+    if (pad < 2) out += static_cast<char>((v >> 8) & 255);
+    if (pad < 1) out += static_cast<char>(v & 255);
+  }
+  return out;
+}
+
 }  // namespace staging_detail
 
 using namespace staging_detail;
@@ -492,6 +538,8 @@ struct StagingModel::Impl {
   StagingHmm hmm;
   double n3_variance_inflation = 1.0;
   detail::BoostedTrees trees;
+  StackSpec stack;
+  detail::BoostedTrees level2;  // only when stack.enabled()
 };
 
 StagingModel::StagingModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -533,6 +581,18 @@ StagingModel StagingModel::load(const std::filesystem::path& file) {
       impl->spec.reference_iqr = meta.at("reference").at("iqr").get<std::vector<double>>();
       if (impl->spec.reference_median.size() != impl->spec.reference_iqr.size())
         throw Error(file.string(), "reference", "median and iqr need one value per base feature and slot");
+    }
+    if (meta.contains("level2")) {
+      const auto& l2 = meta.at("level2");
+      impl->stack.half_rows = l2.at("half_rows").get<int>();
+      impl->stack.long_half_rows = l2.at("long_half_rows").get<int>();
+      if (impl->stack.half_rows < 1 || impl->stack.long_half_rows < 0)
+        throw Error(file.string(), "level2", "half_rows must be positive, long_half_rows non-negative");
+      const std::string bytes = base64_decode(l2.at("ubj_base64").get<std::string>(), "level2.ubj_base64");
+      impl->level2 = detail::BoostedTrees::from_ubjson(bytes, file.string() + " (level2)");
+      if (impl->level2.n_features() != level2_columns(impl->stack) || impl->level2.n_classes() != kNumSleepStages)
+        throw Error(file.string(), "level2", "the second level's trees expect " + std::to_string(impl->level2.n_features()) +
+                                                 " inputs, its window gives " + std::to_string(level2_columns(impl->stack)));
     }
     impl->n3_variance_inflation = meta.value("n3_variance_inflation", 1.0);
     if (!(impl->n3_variance_inflation > 0) || !std::isfinite(impl->n3_variance_inflation))
@@ -582,6 +642,7 @@ const std::vector<std::string>& StagingModel::channel_features() const { return 
 const StagingHmm& StagingModel::hmm() const { return impl_->hmm; }
 double StagingModel::n3_variance_inflation() const { return impl_->n3_variance_inflation; }
 bool StagingModel::takes_demographics() const { return impl_->spec.demographics; }
+bool StagingModel::has_second_level() const { return impl_->stack.enabled(); }
 
 std::vector<std::string> StagingModel::design_columns() const { return design_feature_names(impl_->spec); }
 
@@ -610,6 +671,10 @@ std::vector<StageProbabilities> StagingModel::predict_proba(const FeatureTable& 
   std::vector<float> flat(table.rows() * kNumSleepStages);
   impl_->trees.predict_proba(design.data(), table.rows(), flat.data());
   std::vector<StageProbabilities> out(table.rows());
+  for (size_t r = 0; r < table.rows(); ++r) std::copy_n(&flat[r * kNumSleepStages], kNumSleepStages, out[r].begin());
+  if (!impl_->stack.enabled()) return out;
+  const std::vector<float> level2 = build_level2_design(out, impl_->stack);
+  impl_->level2.predict_proba(level2.data(), table.rows(), flat.data());
   for (size_t r = 0; r < table.rows(); ++r) std::copy_n(&flat[r * kNumSleepStages], kNumSleepStages, out[r].begin());
   return out;
 }

@@ -4,6 +4,7 @@
 
 #include <limits>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -56,6 +57,23 @@ std::vector<std::string> design_feature_names(const DesignSpec& spec);
 std::vector<float> build_design(const FeatureTable& table, const DesignSpec& spec,
                                 const std::vector<std::string>& prefixes, const std::vector<long>& epoch_index,
                                 const Demographics& demographics = {});
+// Second-level (stacked sequential) model: its inputs for row r are the first level's probabilities of
+// rows r − half_rows .. r + half_rows (NaN beyond the recording) and their mean over rows
+// r − long_half_rows .. r + long_half_rows. Neighbours are rows, not epochs: the Sleep-EDF timedomain
+// tables lack the epoch at every stage change, so a window in recording time would show the learner
+// where the stage changes (a gap), which a real recording never shows.
+struct StackSpec {
+  int half_rows = 0;  // 0: no second level
+  int long_half_rows = 0;
+  bool enabled() const { return half_rows > 0; }
+};
+size_t level2_columns(const StackSpec& spec);
+// Row-major rows x level2_columns(spec).
+std::vector<float> build_level2_design(const std::vector<StageProbabilities>& level1, const StackSpec& spec);
+// Inverse of png::base64 (the second level's trees are stored base64-encoded in the model's metadata).
+// Throws psgkit::Error naming `field` on characters outside the alphabet or a bad length.
+std::string base64_decode(std::string_view text, const std::string& field);
+
 // Per-night median and IQR of every base feature of `prefixes` (slot-major), for the training reference.
 void base_feature_location_scale(const FeatureTable& table, const std::string& recipe,
                                  const std::vector<std::string>& prefixes, std::vector<double>& median,

@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <random>
@@ -17,6 +18,7 @@
 #include "psgkit/error.hpp"
 #include "psgkit/evaluate.hpp"
 #include "psgkit/io.hpp"
+#include "psgkit/plots.hpp"
 #include "psgkit/sleep_stats.hpp"
 #include "psgkit/staging.hpp"
 #include "staging_internal.hpp"
@@ -204,7 +206,7 @@ std::vector<Night> load_bandpower(const std::filesystem::path& data_dir, int max
   return nights;
 }
 
-ModelConfig shipped_config(StagingModelId id, int rounds_override) {
+ModelConfig shipped_config(StagingModelId id, int rounds_override, bool stack) {
   ModelConfig c;
   c.id = id;
   switch (id) {
@@ -243,6 +245,9 @@ ModelConfig shipped_config(StagingModelId id, int rounds_override) {
     c.spec.demographics = true;
     c.class_weight = {1.0, 1.5, 1.0, 1.3, 1.0};
   }
+  // Optional second level of model a: trees over its out-of-fold probabilities of rows r ± 7 and their
+  // mean over r ± 20 (2026-12-02: not shipped, its 10-fold CV vs the unstacked a is in notes/staging.md).
+  if (stack && id == StagingModelId::EegEog) c.stack = {7, 20};
   if (rounds_override > 0) c.rounds = rounds_override;
   return c;
 }
@@ -369,6 +374,26 @@ std::vector<StageProbabilities> predict_rows(const Booster& b, const std::vector
   return out;
 }
 
+std::unique_ptr<Booster> train_level2(const ModelConfig& cfg, const std::vector<Night>& nights, const Designs& level2,
+                                      const std::vector<size_t>& train_nights) {
+  if (cfg.spec.demographics) throw Error("", "stack", "a second level is not implemented for models with age and sex");
+  ModelConfig second = cfg;
+  second.rounds = cfg.level2_rounds;
+  second.max_depth = cfg.level2_max_depth;
+  second.start_model.clear();
+  return std::move(train_on(second, nights, level2, train_nights).booster);
+}
+
+Designs level2_designs(const ModelConfig& cfg, const std::vector<std::vector<std::vector<StageProbabilities>>>& level1) {
+  Designs out;
+  out.n_cols = level2_columns(cfg.stack);
+  for (const auto& views : level1) {
+    out.per_night.emplace_back();
+    for (const auto& p : views) out.per_night.back().push_back(build_level2_design(p, cfg.stack));
+  }
+  return out;
+}
+
 Stage argmax(const StageProbabilities& p) { return static_cast<Stage>(std::max_element(p.begin(), p.end()) - p.begin()); }
 
 // Deterministic subject folds: sorted subjects, Fisher-Yates with mt19937 (fully specified by the
@@ -395,15 +420,22 @@ CvPredictions cross_validate(const ModelConfig& cfg, const std::vector<Night>& n
   const auto t0 = std::chrono::steady_clock::now();
   const auto fold_of_subject = subject_folds(nights, folds, 2026);
   CvPredictions cv;
-  cv.raw.resize(nights.size());
-  cv.hmm.resize(nights.size());
-  cv.raw_demographics.resize(nights.size());
-  cv.hmm_demographics.resize(nights.size());
+  for (auto* p : {&cv.raw, &cv.hmm, &cv.raw_demographics, &cv.hmm_demographics, &cv.level1_raw, &cv.level1_hmm})
+    p->resize(nights.size());
   cv.hmm_of_night.resize(nights.size());
   for (const auto& n : nights) cv.fold_of_night.push_back(fold_of_subject.at(n.subject));
+  auto fold_nights = [&](int f, std::vector<size_t>& train, std::vector<size_t>& test) {
+    for (size_t i = 0; i < nights.size(); ++i) (cv.fold_of_night[i] == f ? test : train).push_back(i);
+  };
+  auto progress = [&](const std::string& what, int f, size_t n_test) {
+    if (log)
+      *log << "  " << to_string(cfg.id) << (cfg.variant.empty() ? "" : " [" + cfg.variant + "]") << what << " fold "
+           << f + 1 << "/" << folds << " (" << n_test << " nights) "
+           << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s" << std::endl;
+  };
   for (int f = 0; f < folds; ++f) {
     std::vector<size_t> train, test;
-    for (size_t i = 0; i < nights.size(); ++i) (cv.fold_of_night[i] == f ? test : train).push_back(i);
+    fold_nights(f, train, test);
     if (test.empty()) continue;
     const Trained t = train_on(cfg, nights, designs, train);
     for (size_t ni : test) cv.hmm_of_night[ni] = t.hmm;
@@ -418,13 +450,31 @@ CvPredictions cross_validate(const ModelConfig& cfg, const std::vector<Night>& n
         auto raw = cfg.spec.demographics
                        ? predict_rows(*t.booster, without_demographics(design, designs.n_cols), rows, designs.n_cols)
                        : predict_rows(*t.booster, design, rows, designs.n_cols);
-        cv.hmm[ni].push_back(hmm_posterior(raw, nights[ni].idx, t.hmm));
-        cv.raw[ni].push_back(std::move(raw));
+        auto& raw_out = cfg.stack.enabled() ? cv.level1_raw : cv.raw;
+        auto& hmm_out = cfg.stack.enabled() ? cv.level1_hmm : cv.hmm;
+        hmm_out[ni].push_back(hmm_posterior(raw, nights[ni].idx, t.hmm));
+        raw_out[ni].push_back(std::move(raw));
       }
-    if (log)
-      *log << "  " << to_string(cfg.id) << (cfg.variant.empty() ? "" : " [" + cfg.variant + "]") << " fold " << f + 1
-           << "/" << folds << " (" << test.size() << " nights) "
-           << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s" << std::endl;
+    progress("", f, test.size());
+  }
+  if (cfg.stack.enabled()) {
+    // Second level of fold f: trained on the other folds' out-of-fold first-level probabilities. Those
+    // came from first-level fits that included fold f's nights (not nested: a nested run costs ~3x the
+    // CPU); fold f's own labels and first-level probabilities never reach its second level's training.
+    const Designs level2 = level2_designs(cfg, cv.level1_raw);
+    for (int f = 0; f < folds; ++f) {
+      std::vector<size_t> train, test;
+      fold_nights(f, train, test);
+      if (test.empty()) continue;
+      const auto booster = train_level2(cfg, nights, level2, train);
+      for (size_t ni : test)
+        for (const auto& design : level2.per_night[ni]) {
+          auto raw = predict_rows(*booster, design, nights[ni].label.size(), level2.n_cols);
+          cv.hmm[ni].push_back(hmm_posterior(raw, nights[ni].idx, cv.hmm_of_night[ni]));
+          cv.raw[ni].push_back(std::move(raw));
+        }
+      progress(" second level", f, test.size());
+    }
   }
   cv.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return cv;
@@ -684,12 +734,17 @@ json design_json(const DesignSpec& spec) {
 }
 
 json config_json(const ModelConfig& cfg) {
-  return {{"recipe", cfg.spec.recipe}, {"slots", cfg.spec.slots}, {"design", design_json(cfg.spec)},
+  json out = {{"recipe", cfg.spec.recipe}, {"slots", cfg.spec.slots}, {"design", design_json(cfg.spec)},
           {"class_weight", cfg.class_weight},
           {"hmm_exponents", {cfg.evidence_exponent, cfg.prior_exponent}},
           {"xgboost", {{"objective", "multi:softprob"}, {"tree_method", "hist"}, {"max_bin", 64},
                        {"max_depth", cfg.max_depth}, {"eta", cfg.eta}, {"rounds", cfg.rounds}, {"subsample", 0.8},
                        {"colsample_bytree", 0.5}, {"min_child_weight", 2}, {"seed", 42}, {"nthread", 1}}}};
+  if (cfg.stack.enabled())
+    out["level2"] = {{"half_rows", cfg.stack.half_rows}, {"long_half_rows", cfg.stack.long_half_rows},
+                     {"trained_on", "out-of-fold first-level probabilities of the CV's subject folds"}, {"rounds", cfg.level2_rounds},
+                     {"max_depth", cfg.level2_max_depth}};
+  return out;
 }
 
 std::string model_bytes(const ModelConfig& cfg, const Trained& t, size_t n_features, double n3_variance_inflation,
@@ -702,6 +757,13 @@ std::string model_bytes(const ModelConfig& cfg, const Trained& t, size_t n_featu
   for (const auto& row : t.hmm.transition) transition.push_back(row);
   meta["hmm"] = {{"prior", t.hmm.prior}, {"transition", transition}, {"evidence_exponent", t.hmm.evidence_exponent},
                  {"prior_exponent", t.hmm.prior_exponent}};
+  if (t.level2) {
+    bst_ulong len = 0;
+    const char* buf = nullptr;
+    xgb_check(xgboost().XGBoosterSaveModelToBuffer(t.level2->handle, R"({"format": "ubj"})", &len, &buf), "");
+    meta["level2"] = {{"half_rows", cfg.stack.half_rows}, {"long_half_rows", cfg.stack.long_half_rows},
+                      {"ubj_base64", png::base64(std::string_view(buf, len))}};
+  }
   if (!record.is_null()) meta["record"] = record;
   xgb_check(xgboost().XGBoosterSetAttr(t.booster->handle, kMetaAttribute, meta.dump().c_str()), "");
   bst_ulong len = 0;
@@ -736,9 +798,9 @@ void train_staging_models(const StagingTrainOptions& options, std::ostream* log)
   const std::string table_head = kReportTableHead;
 
   std::vector<ModelConfig> configs;
-  for (auto id : options.models) configs.push_back(shipped_config(id, options.rounds));
+  for (auto id : options.models) configs.push_back(shipped_config(id, options.rounds, options.stack));
   if (options.ablation && need_td) {
-    const ModelConfig base = shipped_config(StagingModelId::EegEog, options.rounds);
+    const ModelConfig base = shipped_config(StagingModelId::EegEog, options.rounds, false);
     auto variant = [&](const std::string& label, auto&& change) {
       ModelConfig c = base;
       c.variant = label;
@@ -773,11 +835,14 @@ void train_staging_models(const StagingTrainOptions& options, std::ostream* log)
     json entry = config_json(cfg);
     entry["n_design_features"] = designs.n_cols;
     double n3_variance_inflation = 1.0;
+    std::set<std::string> subjects;
+    for (const auto& n : nights) subjects.insert(n.subject);
+    const int cv_folds = bandpower ? static_cast<int>(subjects.size()) : std::min<int>(options.folds, static_cast<int>(subjects.size()));
+    std::optional<CvPredictions> cv_run;
     if (options.cross_validate) {
-      std::set<std::string> subjects;
-      for (const auto& n : nights) subjects.insert(n.subject);
-      const int folds = bandpower ? static_cast<int>(subjects.size()) : std::min<int>(options.folds, static_cast<int>(subjects.size()));
-      const CvPredictions cv = cross_validate(cfg, nights, designs, folds, log);
+      const int folds = cv_folds;
+      cv_run = cross_validate(cfg, nights, designs, folds, log);
+      const CvPredictions& cv = *cv_run;
       entry["cv_folds"] = folds;
       json views = json::object();
       std::vector<double> expected_err, bernoulli_var;  // every view's nights, for the model's inflation
@@ -794,6 +859,13 @@ void train_staging_models(const StagingTrainOptions& options, std::ostream* log)
         report.summary += markdown_row(key + " " + view_name, with_hmm);
         report.details += "## Model " + key + ", channels " + view_name + "\n\n" + table_head +
                           markdown_row("classifier + HMM", with_hmm) + markdown_row("classifier only", without);
+        if (cfg.stack.enabled()) {
+          const json level1 = summarise(nights, cv, cv.level1_hmm, v, folds);
+          view["hmm_first_level_only"] = level1;
+          view["headline_first_level_only"] = headline(level1);
+          report.summary += markdown_row(key + " " + view_name + " first level only (unstacked)", level1);
+          report.details += markdown_row("first level only + HMM (unstacked, same folds)", level1);
+        }
         if (cfg.spec.demographics) {
           const json demo = summarise(nights, cv, cv.hmm_demographics, v, folds);
           view["hmm_with_age_sex"] = demo;
@@ -836,7 +908,13 @@ void train_staging_models(const StagingTrainOptions& options, std::ostream* log)
     if (cfg.variant.empty()) {
       std::vector<size_t> all(nights.size());
       for (size_t i = 0; i < all.size(); ++i) all[i] = i;
-      const Trained t = train_on(cfg, nights, designs, all);
+      Trained t = train_on(cfg, nights, designs, all);
+      // The second level learns from the first level's out-of-fold probabilities of every night: the
+      // CV's (a --no-cv run computes the same folds' predictions, so the bytes do not depend on it).
+      if (cfg.stack.enabled()) {
+        if (!cv_run) cv_run = cross_validate(cfg, nights, designs, cv_folds, log);
+        t.level2 = train_level2(cfg, nights, level2_designs(cfg, cv_run->level1_raw), all);
+      }
       const auto path = options.out_dir / staging_model_file_name(cfg.id);
       write_file_atomic(path, model_bytes(cfg, t, designs.n_cols, n3_variance_inflation));
       entry["file"] = path.filename().string();
@@ -861,7 +939,7 @@ void train_staging_models(const StagingTrainOptions& options, std::ostream* log)
                                       (options.folds != 10 ? " --folds " + std::to_string(options.folds) : "") +
                                       (options.max_nights > 0 ? " --max-nights " + std::to_string(options.max_nights) : "") +
                                       (options.rounds > 0 ? " --rounds " + std::to_string(options.rounds) : "") +
-                                      (options.ablation ? " --ablation" : "")},
+                                      (options.ablation ? " --ablation" : "") + (options.stack ? " --stack" : "")},
                       {"models", report.models}};
     const std::string md =
         "# Staging cross-validation report, model " + std::string(to_string(id)) +

@@ -115,6 +115,11 @@ struct ModelConfig {
   double prior_exponent = 0.5;
   // UBJSON bytes of a model whose boosting continues (psgkit train --from); empty: from scratch.
   std::string start_model;
+  // Stacked sequential learning (StackSpec): second-level trees trained on the first level's
+  // out-of-fold probabilities (the CV's subject folds; see cross_validate).
+  staging_detail::StackSpec stack;
+  int level2_rounds = 40;
+  int level2_max_depth = 4;
 };
 
 // Design matrices per night and view, computed once (normalisation uses only the night itself).
@@ -125,6 +130,7 @@ struct Designs {
 
 struct Trained {
   std::unique_ptr<Booster> booster;
+  std::unique_ptr<Booster> level2;  // stacked configurations only
   StagingHmm hmm;
 };
 
@@ -132,6 +138,9 @@ struct Trained {
 struct CvPredictions {
   // Headline: without age and sex; *_demographics: with them (models with DesignSpec::demographics).
   std::vector<std::vector<std::vector<StageProbabilities>>> raw, hmm, raw_demographics, hmm_demographics;
+  // Stacked configurations: the first level's out-of-fold probabilities (the second level's inputs), and
+  // them + HMM (the unstacked model on the same folds).
+  std::vector<std::vector<std::vector<StageProbabilities>>> level1_raw, level1_hmm;
   std::vector<int> fold_of_night;
   std::vector<StagingHmm> hmm_of_night;  // the training fold's HMM for each held-out night
   double seconds = 0;
@@ -147,6 +156,11 @@ Trained train_on(const ModelConfig& cfg, const std::vector<Night>& nights, const
                  const std::vector<size_t>& train_nights);
 std::vector<StageProbabilities> predict_rows(const Booster& b, const std::vector<float>& design, size_t rows,
                                              size_t cols);
+// The second level's trees (cfg.stack) on `level2` designs of the training nights.
+std::unique_ptr<Booster> train_level2(const ModelConfig& cfg, const std::vector<Night>& nights, const Designs& level2,
+                                      const std::vector<size_t>& train_nights);
+// Second-level designs ([night][view]) from first-level probabilities.
+Designs level2_designs(const ModelConfig& cfg, const std::vector<std::vector<std::vector<StageProbabilities>>>& level1);
 // Deterministic subject folds (subject -> fold).
 std::map<std::string, int> subject_folds(const std::vector<Night>& nights, int folds, unsigned seed);
 CvPredictions cross_validate(const ModelConfig& cfg, const std::vector<Night>& nights, const Designs& designs,
