@@ -1,5 +1,5 @@
 // Whole-night staging on the simulated night (PSGKIT_BENCH_EDF), step by step as stage_recording does
-// it (src/staging_recording.cpp, recipes.cpp compute_recipe) and as a whole, plus the bound.
+// it (src/staging/staging_recording.cpp, recipes.cpp compute_recipe) and as a whole, plus the bound.
 //
 // Channels and model: on the simulated montage (it has an EOG) stage_recording picks Fpz-Cz (first of
 // its EEG preference list) and EOG E1-M2 with the one-EEG + EOG model e, and computes the recipe of

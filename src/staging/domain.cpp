@@ -55,7 +55,7 @@ std::string DomainReference::to_json() const {
   }
   const nlohmann::ordered_json j = {{"format", kFormat},
                                     {"recipe", "sleepedf-timedomain"},
-                                    {"written_by", "psgkit train (src/domain.cpp build_domain_reference)"},
+                                    {"written_by", "psgkit train (src/staging/domain.cpp build_domain_reference)"},
                                     {"nights", nights},
                                     {"epochs", epochs},
                                     {"levels", levels},

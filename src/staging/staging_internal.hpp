@@ -84,7 +84,7 @@ void base_feature_location_scale(const FeatureTable& table, const std::string& r
 std::pair<double, double> blended_location_scale(double median, double iqr, double ref_median, double ref_iqr,
                                                  size_t n_epochs);
 
-// Recordings (src/staging_recording.cpp): the channel choice and feature table of stage_recording, also
+// Recordings (src/staging/staging_recording.cpp): the channel choice and feature table of stage_recording, also
 // used to extract training features (psgkit train --manifest), so a model is trained on exactly what
 // it stages.
 struct StagingChannels {
@@ -110,7 +110,7 @@ std::vector<std::string> channels_for_slots(const std::string& file, const Stagi
 FeatureTable staging_feature_table(const Recording& recording, const std::vector<std::string>& channels,
                                    const std::vector<std::string>& prefixes, unsigned threads);
 
-// For a model from train_staging_model (src/staging_train_manifest.cpp): per slot, the first label it
+// For a model from train_staging_model (src/staging/staging_train_manifest.cpp): per slot, the first label it
 // was trained on that the recording's `signals` have, all EEG slots or none (empty for shipped models).
 StagingChannels trained_channels_present(const std::filesystem::path& model_file, const std::vector<SignalInfo>& signals);
 

@@ -943,7 +943,7 @@ void train_staging_models(const StagingTrainOptions& options, std::ostream* log)
                       {"models", report.models}};
     const std::string md =
         "# Staging cross-validation report, model " + std::string(to_string(id)) +
-        "\n\nWritten by `" + out.at("command").get<std::string>() + "` (src/staging_train.cpp; `psgkit train` without "
+        "\n\nWritten by `" + out.at("command").get<std::string>() + "` (src/staging/staging_train.cpp; `psgkit train` without "
         "`--models` writes every model's report, identical to these). Pooled over all held-out epochs; N3 errors are "
         "medians of |automatic - expert| minutes per night and of the change between a subject's two nights. "
         "Headline rows without age and sex; HMM exponents as shipped (chosen on an earlier CV run of the same nights: "

@@ -1,5 +1,5 @@
-// Internals of staging training shared by src/staging_train.cpp (the shipped models) and
-// src/staging_train_manifest.cpp (psgkit train --manifest): one XGBoost binding, one training and
+// Internals of staging training shared by src/staging/staging_train.cpp (the shipped models) and
+// src/staging/staging_train_manifest.cpp (psgkit train --manifest): one XGBoost binding, one training and
 // cross-validation loop, one report writer.
 #pragma once
 
