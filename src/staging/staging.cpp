@@ -15,6 +15,7 @@
 #include "buffers_internal.hpp"
 #include "mapped_file_internal.hpp"
 #include "psgkit/io.hpp"
+#include "quantile_internal.hpp"
 #include "staging_internal.hpp"
 
 namespace psgkit {
@@ -94,18 +95,6 @@ std::vector<double> base_features(const FeatureTable& table, const std::string& 
   return out;
 }
 
-// The q-quantile of v, linear between neighbouring order statistics, found by selection (three of them
-// per column cost less than sorting it). Reorders v.
-double quantile(std::vector<double>& v, double q) {
-  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
-  const double pos = q * static_cast<double>(v.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(pos));
-  const auto at = v.begin() + static_cast<std::ptrdiff_t>(lo);
-  std::nth_element(v.begin(), at, v.end());
-  const double a = *at, b = lo + 1 < v.size() ? *std::min_element(at + 1, v.end()) : a;
-  return a + (pos - static_cast<double>(lo)) * (b - a);
-}
-
 }  // namespace
 
 std::vector<std::string> design_feature_names(const DesignSpec& spec) {
@@ -143,8 +132,8 @@ std::pair<double, double> column_location_scale(const std::vector<double>& colum
   finite.clear();
   for (double v : column)
     if (std::isfinite(v)) finite.push_back(v);
-  const double median = quantile(finite, 0.5);
-  double iqr = quantile(finite, 0.75) - quantile(finite, 0.25);
+  const double median = detail::linear_quantile(finite, 0.5);
+  double iqr = detail::linear_quantile(finite, 0.75) - detail::linear_quantile(finite, 0.25);
   if (!(iqr > 0)) iqr = 1.0;
   return {median, iqr};
 }

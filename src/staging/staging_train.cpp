@@ -21,6 +21,7 @@
 #include "psgkit/plots.hpp"
 #include "psgkit/sleep_stats.hpp"
 #include "psgkit/staging.hpp"
+#include "quantile_internal.hpp"
 #include "staging_internal.hpp"
 #include "staging_train_internal.hpp"
 
@@ -33,15 +34,7 @@ namespace staging_train {
 
 bool is_sleep_label(int l) { return l >= 1 && l <= 4; }
 
-// q-quantile with linear interpolation between order statistics (numpy's default); NaN when empty.
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  const double pos = q * static_cast<double>(v.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(pos));
-  const double hi = lo + 1 < v.size() ? v[lo + 1] : v[lo];
-  return v[lo] + (pos - static_cast<double>(lo)) * (hi - v[lo]);
-}
+double percentile(std::vector<double> v, double q) { return detail::linear_quantile(v, q); }
 double median(const std::vector<double>& v) { return percentile(v, 0.5); }
 
 // Throws psgkit::Error naming the library if it or one of its functions cannot be loaded.

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "psgkit/error.hpp"
+#include "quantile_internal.hpp"
 
 namespace psgkit {
 namespace {
@@ -370,11 +371,7 @@ double fit_variance_inflation(const std::vector<double>& error_min, const std::v
       ratio.push_back(r * r);
     }
   if (ratio.empty()) return kNaN;
-  std::sort(ratio.begin(), ratio.end());
-  const double pos = target * static_cast<double>(ratio.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(pos));
-  const double hi_value = lo + 1 < ratio.size() ? ratio[lo + 1] : ratio[lo];
-  return std::max(1.0, ratio[lo] + (pos - static_cast<double>(lo)) * (hi_value - ratio[lo]));
+  return std::max(1.0, detail::linear_quantile(ratio, target));
 }
 
 }  // namespace psgkit
