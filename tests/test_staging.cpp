@@ -814,6 +814,24 @@ TEST_CASE("psgkit train: the CV report's N3 section agrees with its per-night fi
   // The model file carries the inflation fitted in CV.
   CHECK(StagingModel::load(dir / "staging-b-eeg2.ubj").n3_variance_inflation() ==
         doctest::Approx(report.at("models").at("b").at("n3_variance_inflation").get<double>()));
+  // b has one view: the model's inflation is the one fitted on all its nights (rounded to 4 decimals).
+  CHECK(report.at("models").at("b").at("n3_variance_inflation").get<double>() ==
+        doctest::Approx(std::max(1.0, n3.at("variance_inflation_all_nights").get<double>())).epsilon(1e-6));
+}
+
+TEST_CASE("shipped models with one view carry the inflation their CV report fitted on all nights") {
+  // The fit must use the nights' unrounded figures: rounded to 4 decimals, a confident night's
+  // Bernoulli variance (1e-5) turns into 0 or 1e-4 and the fit of model a moved from 1315 to 1884.
+  const auto dir = psgkit_test::source_dir() / "data/models";
+  for (const auto& [id, view] : std::vector<std::pair<std::string, std::string>>{
+           {"a", "fpz_cz+pz_oz+eog"}, {"b", "fpz_cz+pz_oz"}}) {
+    const auto report = nlohmann::json::parse(read_file(dir / ("staging-cv-report-" + id + ".json")));
+    const auto& model = report.at("models").at(id);
+    const double fitted = model.at("cv").at(view).at("hmm").at("n3").at("variance_inflation_all_nights").get<double>();
+    CAPTURE(id);
+    CHECK(model.at("n3_variance_inflation").get<double>() == doctest::Approx(fitted).epsilon(1e-6));
+    CHECK(StagingModel::load(*parse_staging_model_id(id)).n3_variance_inflation() == doctest::Approx(fitted).epsilon(1e-6));
+  }
 }
 
 // ---- Stacked sequential learning (model a's second level) ----

@@ -598,7 +598,10 @@ json summarise(const std::vector<Night>& nights, const CvPredictions& cv,
     per_night[i]["n3_expected_min"] = round4(expected_err[i] + n3_truth[i]);
     per_night[i]["n3_expected_lo95"] = round4(lo[i]);
     per_night[i]["n3_expected_hi95"] = round4(hi[i]);
-    per_night[i]["n3_bernoulli_variance"] = round4(bernoulli_var[i]);
+    // Unrounded: the model's variance inflation is fitted on these, and a confident night's variance
+    // (1e-5) rounded to 4 decimals would change its ratio many times over, or drop the night.
+    per_night[i]["n3_expected_error_min"] = expected_err[i];
+    per_night[i]["n3_bernoulli_variance"] = bernoulli_var[i];
   }
   out["n3"] = n3;
   out["nights"] = per_night;
@@ -845,7 +848,7 @@ void train_staging_models(const StagingTrainOptions& options, std::ostream* log)
         const json with_hmm = summarise(nights, cv, cv.hmm, v, folds);
         const json without = summarise(nights, cv, cv.raw, v, folds);
         for (const auto& n : with_hmm.at("nights")) {
-          expected_err.push_back(n.at("n3_expected_min").get<double>() - n.at("n3_min_truth").get<double>());
+          expected_err.push_back(n.at("n3_expected_error_min").get<double>());
           bernoulli_var.push_back(n.at("n3_bernoulli_variance").get<double>());
         }
         json view = {{"hmm", with_hmm}, {"no_hmm", without}};
