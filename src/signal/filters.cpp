@@ -9,7 +9,6 @@
 #include "lanes_internal.hpp"
 #include "psgkit/error.hpp"
 #include "psgkit/preprocess.hpp"
-#include "lanes_internal.hpp"
 
 namespace psgkit {
 namespace {
